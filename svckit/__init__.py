@@ -1,0 +1,1 @@
+"""The one shared runtime of bnb-mesh: config, logs, database, events, server."""

@@ -1,0 +1,60 @@
+"""The NATS JetStream connection and the streams a producing service owns."""
+
+from __future__ import annotations
+
+import logging
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from svckit import events
+
+logger = logging.getLogger(__name__)
+
+DUPLICATE_WINDOW_S = 120.0
+
+
+async def connect(url: str, name: str) -> Client:
+    """Connect and keep reconnecting forever; the outbox makes an outage only a delay."""
+
+    async def on_error(exc: Exception) -> None:
+        logger.warning("nats: %s", exc)
+
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=2,
+        allow_reconnect=True,
+        error_cb=on_error,
+    )
+
+
+def stream_config(producer: str, replicas: int) -> StreamConfig:
+    """One stream per producing context, file storage, a two-minute duplicate window."""
+    return StreamConfig(
+        name=events.stream_name(producer),
+        subjects=[f"bnb.{producer}.>"],
+        storage="file",
+        duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, producer: str, replicas: int) -> None:
+    """Create the producer's stream, or bring an existing one to this configuration."""
+    config = stream_config(producer, replicas)
+    try:
+        await js.stream_info(config.name)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            logger.info("created stream %s", config.name)
+            return
+        except BadRequestError:  # a replica created it meanwhile
+            pass
+    await js.update_stream(config)

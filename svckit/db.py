@@ -1,0 +1,160 @@
+"""Database plumbing: one engine per service, the unit of work, and the outbox/inbox tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+
+from svckit import events
+
+plumbing = MetaData()
+outbox = Table(
+    "outbox",
+    plumbing,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("subject", String(200), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+)
+inbox = Table(
+    "inbox",
+    plumbing,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("handled_at", DateTime(timezone=True), nullable=False),
+)
+dead_letters = Table(
+    "dead_letters",
+    plumbing,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("consumer", String(100), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("stream_seq", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the lock up front, so a read-then-write never fails on a stale snapshot
+        # and checks like the per-guest limit are serialized.
+        immediate = conn.get_execution_options().get("writer", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """A service's own database: its engine, and who to wake when events were committed."""
+
+    def __init__(self, url: str, producer: str) -> None:
+        self.url = url
+        self.producer = producer
+        self.engine = _sqlite_engine(url) if url.startswith("sqlite") else create_engine(
+            url, pool_size=10, max_overflow=20, pool_pre_ping=True
+        )
+        self.on_commit: list[Callable[[], None]] = []
+
+    def create(self, *metadatas: MetaData) -> None:
+        """Create the service's tables and the plumbing tables if they are missing."""
+        for metadata in (plumbing, *metadatas):
+            metadata.create_all(self.engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for queries; its transaction is rolled back at the end."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: state changes and the events they raise commit together, or not at all."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.emitted = 0
+
+    def __enter__(self) -> UnitOfWork:
+        self._cm = self.db.engine.connect().execution_options(writer=True)
+        self.conn: Connection = self._cm
+        self._tx = self.conn.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def lock(self, key: str) -> None:
+        """Serialize transactions on `key` (e.g. one guest) across processes."""
+        if self.conn.dialect.name == "postgresql":
+            digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+        # SQLite: BEGIN IMMEDIATE already holds the database's single write lock.
+
+    def emit(self, event: object, *, aggregate_id: str) -> None:
+        """Write `event` to the outbox in this transaction; the relay publishes it after commit."""
+        envelope = events.envelope(event, producer=self.db.producer, aggregate_id=aggregate_id)
+        self.conn.execute(
+            outbox.insert().values(
+                event_id=envelope.event_id,
+                subject=events.subject(self.db.producer, envelope.type),
+                data=envelope.SerializeToString(),
+                created_at=now(),
+            )
+        )
+        self.emitted += 1
+
+    def commit(self) -> None:
+        self._tx.commit()
+        if self.emitted:
+            for wake in self.db.on_commit:
+                wake()

@@ -1,0 +1,57 @@
+"""Domain events <-> the EventEnvelope on the wire; a domain event is a dataclass named like its proto."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from bnb.events.v1 import envelope_pb2, events_pb2
+
+EventEnvelope = envelope_pb2.EventEnvelope
+
+
+class UndecodableEvent(ValueError):
+    """The bytes are not an envelope of a known event type: a dead letter."""
+
+
+def subject(producer: str, event_type: str) -> str:
+    """The NATS subject of an event: bnb.<context>.<Event>.v1."""
+    return f"bnb.{producer}.{event_type}.v1"
+
+
+def stream_name(producer: str) -> str:
+    return producer.upper()
+
+
+def envelope(event: object, *, producer: str, aggregate_id: str) -> EventEnvelope:
+    """Wrap a domain event; its reservation id, where it has one, is the correlation id."""
+    event_type = type(event).__name__
+    payload = getattr(events_pb2, event_type)(**dataclasses.asdict(event))  # type: ignore[call-overload]
+    occurred = Timestamp()
+    occurred.GetCurrentTime()
+    return EventEnvelope(
+        event_id=str(uuid.uuid4()),
+        type=event_type,
+        aggregate_id=aggregate_id,
+        correlation_id=getattr(event, "reservation_id", "") or aggregate_id,
+        occurred_at=occurred,
+        payload=payload.SerializeToString(),
+        producer=producer,
+    )
+
+
+def decode(data: bytes) -> tuple[EventEnvelope, Message]:
+    """The envelope and its typed payload, or UndecodableEvent."""
+    try:
+        env = EventEnvelope.FromString(data)
+        cls = getattr(events_pb2, env.type, None)
+        if not env.event_id or cls is None:
+            raise UndecodableEvent(f"unknown event type {env.type!r} or missing event_id")
+        return env, cls.FromString(env.payload)
+    except UndecodableEvent:
+        raise
+    except Exception as exc:
+        raise UndecodableEvent(f"not an EventEnvelope: {exc}") from exc

@@ -1,0 +1,50 @@
+"""JSON logs, one object per line, with the correlation id of the work in hand."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if cid := correlation_id.get():
+            entry["correlation_id"] = cid
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure(service: str, level: str = "INFO") -> None:
+    """Send every logger's records to stderr as JSON; call once, from main."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.Formatter.converter = __import__("time").gmtime
+
+
+@contextmanager
+def correlated(cid: str) -> Iterator[None]:
+    """Tag every log line written inside the block with `cid`."""
+    token = correlation_id.set(cid)
+    try:
+        yield
+    finally:
+        correlation_id.reset(token)

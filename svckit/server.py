@@ -1,0 +1,115 @@
+"""The one server bootstrap: grpc.aio, health, reflection, the event plumbing, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from svckit import broker
+from svckit.config import Settings
+from svckit.consumer import Subscription, consume
+from svckit.db import Database
+from svckit.outbox import OutboxRelay
+
+logger = logging.getLogger(__name__)
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclass
+class Servicer:
+    """A servicer, the generated add_*_to_server function, and its full service name."""
+
+    add: Callable[[Any, grpc.aio.Server], None]
+    impl: object
+    name: str
+
+
+@dataclass
+class App:
+    """Everything one service runs."""
+
+    settings: Settings
+    db: Database
+    servicers: Sequence[Servicer]
+    produces: bool = False
+    subscriptions: Sequence[Subscription] = ()
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def public_pool(path: str) -> tuple[descriptor_pool.DescriptorPool, list[str]]:
+    """A pool holding only the public descriptor set, and the services it names."""
+    fds = descriptor_pb2.FileDescriptorSet.FromString(open(path, "rb").read())
+    pool = descriptor_pool.DescriptorPool()
+    names = []
+    for file in fds.file:
+        pool.Add(file)
+        names += [f"{file.package}.{svc.name}" for svc in file.service]
+    return pool, names
+
+
+async def _event_plumbing(app: App) -> None:
+    while True:
+        try:
+            nc = await broker.connect(app.settings.nats_url, app.settings.service)
+            break
+        except Exception as exc:
+            logger.warning("NATS at %s unreachable (%s); the outbox keeps events", app.settings.nats_url, exc)
+            await asyncio.sleep(1)
+    js = nc.jetstream()
+    try:
+        jobs = [consume(js, app.db, sub) for sub in app.subscriptions]
+        if app.produces:
+            await broker.ensure_stream(js, app.settings.service, app.settings.stream_replicas)
+            jobs.append(OutboxRelay(app.db, js).run())
+        await asyncio.gather(*jobs)
+    finally:
+        await nc.close()
+
+
+async def serve(app: App, stop: asyncio.Event | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or `stop`): then NOT_SERVING, drain, stop with a grace period."""
+    settings = app.settings
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for servicer in app.servicers:
+        servicer.add(servicer.impl, server)
+    pool, public = public_pool(settings.descriptor_set)
+    reflection.enable_server_reflection([*public, reflection.SERVICE_NAME], server, pool=pool)
+    port = server.add_insecure_port(f"{settings.bind_host}:{settings.port}")
+    await server.start()
+    names = ["", *(s.name for s in app.servicers)]
+    for name in names:
+        await health_servicer.set(name, SERVING)
+    logger.info("%s serving on %s:%s", settings.service, settings.bind_host, port)
+
+    tasks = [asyncio.create_task(_event_plumbing(app))]
+    tasks += [asyncio.create_task(job()) for job in app.background]
+    await stop.wait()
+
+    logger.info("%s draining for %.1fs", settings.service, settings.drain_seconds)
+    for name in names:
+        await health_servicer.set(name, NOT_SERVING)
+    await asyncio.sleep(settings.drain_seconds)  # Envoy's health check notices and routes elsewhere
+    await server.stop(grace=5)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    app.db.dispose()
+    logger.info("%s stopped", settings.service)

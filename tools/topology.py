@@ -1,0 +1,60 @@
+"""The mesh's shape and policy, read from envoy/mesh.toml (the one source for Envoy and Istio)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MESH_TOML = Path(__file__).resolve().parent.parent / "envoy" / "mesh.toml"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # "room"
+    port: int
+    public: tuple[str, ...]
+    internal: tuple[str, ...]
+    calls: tuple[str, ...]
+    reflection: bool
+
+    @property
+    def package(self) -> str:
+        return f"{self.name}_svc"
+
+
+@dataclass(frozen=True)
+class Topology:
+    edge_port: int
+    mesh_port: int
+    admin_port: int
+    nats_port: int
+    services: dict[str, ServiceSpec]
+    policy: dict[str, Any]
+    demo_circuit_breaker: dict[str, int]
+
+
+def load(path: Path = MESH_TOML) -> Topology:
+    raw = tomllib.loads(path.read_text())
+    services = {
+        name: ServiceSpec(
+            name=name,
+            port=spec["port"],
+            public=tuple(spec["public"]),
+            internal=tuple(spec["internal"]),
+            calls=tuple(spec["calls"]),
+            reflection=spec.get("reflection", False),
+        )
+        for name, spec in raw["services"].items()
+    }
+    edge = raw["edge"]
+    return Topology(
+        edge_port=edge["port"],
+        mesh_port=edge["mesh_port"],
+        admin_port=edge["admin_port"],
+        nats_port=edge["nats_port"],
+        services=services,
+        policy=raw["policy"],
+        demo_circuit_breaker=raw["demo_circuit_breaker"],
+    )
