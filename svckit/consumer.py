@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from svckit import events
@@ -21,6 +20,12 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, object, events.EventEnvelope], None]
 RETRY_DELAY_S = 1.0
+
+
+class RetryLater(Exception):
+    """A handler's precondition is not met yet (an event overtook another): redeliver soon, quietly."""
+
+    delay_s = 0.05
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,12 @@ def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int)
         with db.uow() as uow:
             uow.conn.execute(
                 dead_letters.insert().values(
-                    consumer=sub.durable, subject=subject, stream_seq=seq, data=data,
-                    error=str(exc), created_at=now(),
+                    consumer=sub.durable,
+                    subject=subject,
+                    stream_seq=seq,
+                    data=data,
+                    error=str(exc),
+                    created_at=now(),
                 )
             )
             uow.commit()
@@ -73,16 +82,14 @@ def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int)
     return "done"
 
 
-def already_handled(db: Database, consumer: str, event_id: str) -> bool:
-    with db.read() as conn:
-        query = select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
-        return conn.execute(query).first() is not None
-
-
 async def _process(db: Database, sub: Subscription, msg: Msg) -> None:
     seq = msg.metadata.sequence.stream
     try:
         outcome = await asyncio.to_thread(handle, db, sub, msg.data, msg.subject, seq)
+    except RetryLater as exc:
+        logger.debug("%s: %s; redelivering", sub.durable, exc)
+        await msg.nak(delay=exc.delay_s)
+        return
     except Exception:
         logger.exception("%s: handling message %s failed; redelivering", sub.durable, seq)
         await msg.nak(delay=RETRY_DELAY_S)

@@ -90,8 +90,10 @@ class Database:
     def __init__(self, url: str, producer: str) -> None:
         self.url = url
         self.producer = producer
-        self.engine = _sqlite_engine(url) if url.startswith("sqlite") else create_engine(
-            url, pool_size=10, max_overflow=20, pool_pre_ping=True
+        self.engine = (
+            _sqlite_engine(url)
+            if url.startswith("sqlite")
+            else create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         )
         self.on_commit: list[Callable[[], None]] = []
 

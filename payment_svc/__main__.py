@@ -1,0 +1,3 @@
+from payment_svc.main import main
+
+main()

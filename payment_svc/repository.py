@@ -1,0 +1,53 @@
+"""Payment table and queries; one payment per reservation, enforced by a unique key."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Connection, DateTime, MetaData, String, Table, select
+
+from payment_svc.domain import Payment
+from svckit.db import now
+
+metadata = MetaData()
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", String(36), primary_key=True),
+    Column("reservation_id", String(36), nullable=False, unique=True),
+    Column("guest_id", String(100), nullable=False, index=True),
+    Column("room_id", String(36), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+FIELDS = list(Payment.__dataclass_fields__)
+
+
+def add(conn: Connection, payment: Payment) -> None:
+    conn.execute(payments.insert().values(**payment.__dict__, created_at=now()))
+
+
+def set_status(conn: Connection, payment: Payment) -> None:
+    conn.execute(payments.update().where(payments.c.payment_id == payment.payment_id).values(status=payment.status))
+
+
+def _one(conn: Connection, where: object) -> tuple[Payment, str] | None:
+    row = conn.execute(select(payments).where(where)).mappings().first()  # type: ignore[arg-type]
+    return (Payment(**{k: row[k] for k in FIELDS}), row["created_at"].isoformat()) if row else None
+
+
+def by_id(conn: Connection, payment_id: str) -> tuple[Payment, str] | None:
+    return _one(conn, payments.c.payment_id == payment_id)
+
+
+def by_reservation(conn: Connection, reservation_id: str) -> tuple[Payment, str] | None:
+    return _one(conn, payments.c.reservation_id == reservation_id)
+
+
+def listing(conn: Connection, guest_id: str, reservation_id: str, limit: int, offset: int) -> list[tuple[Payment, str]]:
+    query = select(payments).order_by(payments.c.created_at, payments.c.payment_id).limit(limit).offset(offset)
+    if guest_id:
+        query = query.where(payments.c.guest_id == guest_id)
+    if reservation_id:
+        query = query.where(payments.c.reservation_id == reservation_id)
+    return [(Payment(**{k: r[k] for k in FIELDS}), r["created_at"].isoformat()) for r in conn.execute(query).mappings()]

@@ -1,0 +1,66 @@
+"""gRPC servicers of the payment context; domain errors -> status in one place."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payment_pb2_grpc
+
+from payment_svc import domain, handlers
+from payment_svc.domain import Payment
+from svckit.db import Database
+from svckit.grpcerrors import maps_errors
+from svckit.paging import BadPageToken, next_token, page
+
+ERRORS = {
+    domain.InvalidPayment: grpc.StatusCode.INVALID_ARGUMENT,
+    BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.PaymentNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.PaymentMismatch: grpc.StatusCode.ALREADY_EXISTS,
+}
+
+
+def payment_reply(payment: Payment, created_at: str = "") -> payment_pb2.Payment:
+    return payment_pb2.Payment(**payment.__dict__, created_at=created_at)
+
+
+@maps_errors(ERRORS)
+class PaymentService(payment_pb2_grpc.PaymentServiceServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def GetPayment(
+        self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext
+    ) -> payment_pb2.Payment:
+        return payment_reply(*await asyncio.to_thread(handlers.get_payment, self.db, request.payment_id))
+
+    async def ListPayments(
+        self, request: payment_pb2.ListPaymentsRequest, context: grpc.aio.ServicerContext
+    ) -> payment_pb2.ListPaymentsResponse:
+        limit, offset = page(request.page_size, request.page_token)
+        found = await asyncio.to_thread(
+            handlers.list_payments, self.db, request.guest_id, request.reservation_id, limit, offset
+        )
+        return payment_pb2.ListPaymentsResponse(
+            payments=[payment_reply(*p) for p in found], next_page_token=next_token(limit, offset, len(found))
+        )
+
+
+@maps_errors(ERRORS)
+class PaymentApprovals(approvals_pb2_grpc.PaymentApprovalsServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def ApprovePayment(
+        self, request: approvals_pb2.ApprovePaymentRequest, context: grpc.aio.ServicerContext
+    ) -> payment_pb2.Payment:
+        payment = await asyncio.to_thread(
+            handlers.approve_payment, self.db, request.reservation_id, request.guest_id, request.room_id, request.amount
+        )
+        return payment_reply(payment)
+
+    async def RefundPayment(
+        self, request: approvals_pb2.RefundPaymentRequest, context: grpc.aio.ServicerContext
+    ) -> payment_pb2.Payment:
+        return payment_reply(await asyncio.to_thread(handlers.refund_payment, self.db, request.reservation_id))

@@ -1,0 +1,1 @@
+"""The reservation context: guests request and cancel reservations; it runs the saga."""

@@ -1,0 +1,3 @@
+from reservation_svc.main import main
+
+main()

@@ -1,0 +1,165 @@
+"""Reservations and their life cycle: standard library only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+PENDING, APPROVED, CONFIRMED, CANCELLED = "pending", "approved", "confirmed", "cancelled"
+ACTIVE = (PENDING, APPROVED, CONFIRMED)
+MAX_NIGHTS = 365
+
+
+class ReservationError(Exception):
+    """A reservation rule was broken."""
+
+
+class InvalidReservation(ReservationError):
+    pass
+
+
+class ReservationNotFound(ReservationError):
+    pass
+
+
+class GuestLimitReached(ReservationError):
+    """The guest already holds the most active reservations allowed."""
+
+
+class NotCancellable(ReservationError):
+    pass
+
+
+class NotYourReservation(ReservationError):
+    pass
+
+
+class RoomNotFound(ReservationError):
+    pass
+
+
+class RoomUnavailable(ReservationError):
+    """The room is held by another reservation for some of the nights."""
+
+
+class PaymentDeclined(ReservationError):
+    pass
+
+
+class DependencyUnavailable(ReservationError):
+    """A context the saga needs cannot answer now (down, or its circuit breaker is open)."""
+
+
+class DependencyTimeout(ReservationError):
+    """The request's deadline ran out while a dependency worked."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reservation_id: str
+    room_id: str
+    guest_id: str
+    check_in: dt.date
+    check_out: dt.date
+    status: str = PENDING
+    host_id: str = ""
+    payment_id: str = ""
+    amount: int = 0
+
+    @property
+    def nights(self) -> int:
+        return (self.check_out - self.check_in).days
+
+
+@dataclass(frozen=True)
+class ReservationRequested:
+    reservation_id: str
+    room_id: str
+    guest_id: str
+    host_id: str
+    check_in: str
+    check_out: str
+    amount: int
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class ReservationConfirmed:
+    reservation_id: str
+    room_id: str
+    guest_id: str
+    host_id: str
+
+
+@dataclass(frozen=True)
+class ReservationCancelled:
+    reservation_id: str
+    room_id: str
+    guest_id: str
+    host_id: str
+
+
+def _date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidReservation(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def request(
+    reservation_id: str, room_id: str, guest_id: str, check_in: str, check_out: str, today: dt.date
+) -> Reservation:
+    """A new, pending reservation, if the stay is valid."""
+    if not room_id.strip():
+        raise InvalidReservation("room_id is required")
+    start, end = _date(check_in, "check_in"), _date(check_out, "check_out")
+    if start >= end:
+        raise InvalidReservation(f"check_in {start} must be before check_out {end}")
+    if start < today:
+        raise InvalidReservation(f"check_in {start} is in the past")
+    if (end - start).days > MAX_NIGHTS:
+        raise InvalidReservation(f"a stay may last at most {MAX_NIGHTS} nights")
+    return Reservation(reservation_id, room_id.strip(), guest_id, start, end)
+
+
+def check_limit(active: int, maximum: int) -> None:
+    if active >= maximum:
+        raise GuestLimitReached(f"a guest may hold at most {maximum} active reservations")
+
+
+def price(reservation: Reservation, price_per_night: int) -> int:
+    """What the guest pays: nights x price per night."""
+    return reservation.nights * price_per_night
+
+
+def approve(reservation: Reservation, host_id: str, payment_id: str, amount: int) -> Reservation:
+    return replace(reservation, status=APPROVED, host_id=host_id, payment_id=payment_id, amount=amount)
+
+
+def confirm(reservation: Reservation) -> Reservation | None:
+    """The paid reservation, confirmed; None when it was cancelled (or confirmed) meanwhile."""
+    return replace(reservation, status=CONFIRMED) if reservation.status == APPROVED else None
+
+
+def cancel(reservation: Reservation, guest_id: str) -> Reservation:
+    if reservation.guest_id != guest_id:
+        raise NotYourReservation(f"reservation {reservation.reservation_id} is not guest {guest_id}'s")
+    if reservation.status == CANCELLED:
+        raise NotCancellable(f"reservation {reservation.reservation_id} is already cancelled")
+    if reservation.status not in (APPROVED, CONFIRMED):
+        raise NotCancellable(f"reservation {reservation.reservation_id} is still being processed")
+    return replace(reservation, status=CANCELLED)
+
+
+def requested(r: Reservation) -> ReservationRequested:
+    return ReservationRequested(
+        r.reservation_id, r.room_id, r.guest_id, r.host_id, str(r.check_in), str(r.check_out), r.amount, r.payment_id
+    )
+
+
+def confirmed(r: Reservation) -> ReservationConfirmed:
+    return ReservationConfirmed(r.reservation_id, r.room_id, r.guest_id, r.host_id)
+
+
+def cancelled(r: Reservation) -> ReservationCancelled:
+    return ReservationCancelled(r.reservation_id, r.room_id, r.guest_id, r.host_id)

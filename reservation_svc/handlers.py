@@ -1,0 +1,161 @@
+"""The reservation saga (sync half), cancellation, the confirmation policy and queries: plain functions."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from reservation_svc import domain
+from reservation_svc import repository as repo
+from reservation_svc.domain import Reservation
+from svckit.consumer import RetryLater
+from svckit.db import Database, UnitOfWork
+from svckit.logs import correlated
+
+logger = logging.getLogger(__name__)
+COMPENSATION_S = 3.0  # its own budget: undoing must not die with the caller's deadline
+
+
+@dataclass(frozen=True)
+class Held:
+    host_id: str
+    price_per_night: int
+
+
+class Rooms(Protocol):
+    async def hold(self, r: Reservation, deadline: object) -> Held: ...
+    async def release(self, reservation_id: str, deadline: object) -> None: ...
+
+
+class Payments(Protocol):
+    async def approve(self, r: Reservation, amount: int, deadline: object) -> str: ...
+    async def refund(self, reservation_id: str, deadline: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class Saga:
+    db: Database
+    rooms: Rooms
+    payments: Payments
+    max_per_guest: int
+    deadline: type  # builds a Deadline from seconds (svckit.mesh.Deadline)
+
+
+def _begin(db: Database, r: Reservation, max_per_guest: int) -> None:
+    with db.uow() as uow:
+        uow.lock(f"guest:{r.guest_id}")
+        domain.check_limit(repo.active_count(uow.conn, r.guest_id), max_per_guest)
+        repo.add(uow.conn, r)
+        uow.commit()
+
+
+def _finish(db: Database, r: Reservation) -> None:
+    with db.uow() as uow:
+        repo.save(uow.conn, r)
+        uow.emit(domain.requested(r), aggregate_id=r.reservation_id)
+        uow.commit()
+
+
+def _forget(db: Database, reservation_id: str) -> None:
+    with db.uow() as uow:
+        repo.remove(uow.conn, reservation_id)
+        uow.commit()
+
+
+async def request_reservation(
+    saga: Saga, room_id: str, guest_id: str, check_in: str, check_out: str, today: dt.date, deadline: object
+) -> Reservation:
+    """Pending row -> hold the room -> approve the payment -> approved; undone on any failure."""
+    r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today)
+    with correlated(r.reservation_id):
+        await asyncio.to_thread(_begin, saga.db, r, saga.max_per_guest)
+        held = paying = False
+        try:
+            hold = await saga.rooms.hold(r, deadline)
+            held = True
+            amount = domain.price(r, hold.price_per_night)
+            paying = True  # from here a lost reply may hide an approval: the undo refunds, idempotently
+            payment_id = await saga.payments.approve(r, amount, deadline)
+        except BaseException:
+            await asyncio.shield(_undo(saga, r, held, paying))
+            raise
+        r = domain.approve(r, hold.host_id, payment_id, amount)
+        await asyncio.to_thread(_finish, saga.db, r)
+        logger.info("reservation %s approved: room %s, payment %s", r.reservation_id, room_id, payment_id)
+        return r
+
+
+async def _undo(saga: Saga, r: Reservation, held: bool, paid: bool = False) -> None:
+    """Compensate; if a dependency cannot be reached, the pending row stays for recover_stale."""
+    deadline = saga.deadline(COMPENSATION_S)
+    try:
+        if paid:
+            await saga.payments.refund(r.reservation_id, deadline)
+        if held:
+            await saga.rooms.release(r.reservation_id, deadline)
+    except Exception as exc:
+        logger.warning("could not undo %s now (%s); recovery will retry", r.reservation_id, exc)
+        return
+    await asyncio.to_thread(_forget, saga.db, r.reservation_id)
+
+
+async def recover_stale(saga: Saga, older_than_s: float) -> int:
+    """Compensate sagas a crash left pending: refund and release (both idempotent), then forget them."""
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than_s)
+    with saga.db.read() as conn:
+        stale = repo.stale_pending(conn, cutoff)
+    for r in stale:
+        with correlated(r.reservation_id):
+            logger.warning("compensating unfinished reservation %s", r.reservation_id)
+            await _undo(saga, r, held=True, paid=True)
+    return len(stale)
+
+
+def cancel_reservation(db: Database, reservation_id: str, guest_id: str) -> Reservation:
+    with correlated(reservation_id), db.uow() as uow:
+        r = _get(uow.conn, reservation_id)
+        r = domain.cancel(r, guest_id)
+        repo.save(uow.conn, r)
+        uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
+        uow.commit()
+        logger.info("reservation %s cancelled", reservation_id)
+    return r
+
+
+def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> None:
+    """Confirm a paid reservation; the payment's event can overtake the saga's own commit."""
+    found = repo.get(uow.conn, event.reservation_id)  # type: ignore[attr-defined]
+    if found is None:
+        return  # the saga failed and was undone: the refund follows
+    if found[0].status == domain.PENDING:
+        raise RetryLater(f"reservation {found[0].reservation_id} is still pending")
+    if (r := domain.confirm(found[0])) is not None:
+        repo.save(uow.conn, r)
+        uow.emit(domain.confirmed(r), aggregate_id=r.reservation_id)
+
+
+def _get(conn: object, reservation_id: str) -> Reservation:
+    found = repo.get(conn, reservation_id)  # type: ignore[arg-type]
+    if found is None:
+        raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
+    return found[0]
+
+
+def get_reservation(db: Database, reservation_id: str) -> tuple[Reservation, str]:
+    with db.read() as conn:
+        found = repo.get(conn, reservation_id)
+    if found is None:
+        raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
+    return found
+
+
+def list_reservations(db: Database, guest_id: str, limit: int, offset: int) -> list[tuple[Reservation, str]]:
+    with db.read() as conn:
+        return repo.listing(conn, guest_id, limit, offset)
+
+
+POLICIES = {"payment": {"PaymentApproved": on_payment_approved}}

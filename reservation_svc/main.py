@@ -1,0 +1,74 @@
+"""Start the reservation service: settings from the environment, wiring, serve until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+
+from reservation_svc import clients, handlers, repository, service
+from svckit import logs, mesh
+from svckit.config import Settings, env_float, env_int
+from svckit.consumer import Subscription
+from svckit.db import Database
+from svckit.server import App, Servicer, serve
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReservationSettings:
+    max_per_guest: int
+    deadline_s: float  # for callers that send no deadline of their own
+    recover_after_s: float  # a saga pending this long was interrupted by a crash
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> ReservationSettings:
+        return cls(
+            max_per_guest=env_int("MAX_RESERVATIONS_PER_GUEST", 10, environ, minimum=1),
+            deadline_s=env_float("BNB_DEFAULT_DEADLINE_SECONDS", 5.0, environ),
+            recover_after_s=env_float("BNB_RECOVER_AFTER_SECONDS", 30.0, environ),
+        )
+
+
+async def _recovery(saga: handlers.Saga, after_s: float) -> None:
+    while True:
+        try:
+            await handlers.recover_stale(saga, after_s)
+        except Exception:
+            logger.exception("recovery pass failed")
+        await asyncio.sleep(max(after_s / 3, 0.5))
+
+
+def build(settings: Settings, extra: ReservationSettings) -> App:
+    db = Database(settings.database_url, producer="reservation")
+    db.create(repository.metadata)
+    channel = mesh.channel(settings.mesh_addr)
+    saga = handlers.Saga(
+        db, clients.MeshRooms(channel), clients.MeshPayments(channel), extra.max_per_guest, mesh.Deadline
+    )
+    return App(
+        settings=settings,
+        db=db,
+        servicers=[
+            Servicer(
+                reservation_pb2_grpc.add_ReservationServiceServicer_to_server,
+                service.ReservationService(saga, extra.deadline_s),
+                reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,
+            )
+        ],
+        produces=True,
+        subscriptions=[
+            Subscription(f"reservation-{producer}-policy", producer, policies)
+            for producer, policies in handlers.POLICIES.items()
+        ],
+        background=[lambda: _recovery(saga, extra.recover_after_s)],
+    )
+
+
+def main() -> None:
+    settings = Settings.from_env("reservation")
+    logs.configure(settings.service, settings.log_level)
+    asyncio.run(serve(build(settings, ReservationSettings.from_env())))

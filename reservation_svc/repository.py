@@ -1,0 +1,72 @@
+"""Reservation table and queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Column, Connection, Date, DateTime, MetaData, String, Table, func, select
+
+from reservation_svc.domain import ACTIVE, PENDING, Reservation
+from svckit.db import now
+
+metadata = MetaData()
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("reservation_id", String(36), primary_key=True),
+    Column("room_id", String(36), nullable=False),
+    Column("guest_id", String(100), nullable=False, index=True),
+    Column("check_in", Date, nullable=False),
+    Column("check_out", Date, nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("host_id", String(100), nullable=False),
+    Column("payment_id", String(36), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+FIELDS = list(Reservation.__dataclass_fields__)
+
+
+def add(conn: Connection, reservation: Reservation) -> None:
+    conn.execute(reservations.insert().values(**reservation.__dict__, created_at=now()))
+
+
+def save(conn: Connection, reservation: Reservation) -> None:
+    values = {k: v for k, v in reservation.__dict__.items() if k != "reservation_id"}
+    conn.execute(
+        reservations.update().where(reservations.c.reservation_id == reservation.reservation_id).values(values)
+    )
+
+
+def remove(conn: Connection, reservation_id: str) -> None:
+    conn.execute(reservations.delete().where(reservations.c.reservation_id == reservation_id))
+
+
+def _rows(conn: Connection, query: object) -> list[tuple[Reservation, str]]:
+    return [
+        (Reservation(**{k: r[k] for k in FIELDS}), r["created_at"].isoformat())
+        for r in conn.execute(query).mappings()  # type: ignore[call-overload]
+    ]
+
+
+def get(conn: Connection, reservation_id: str) -> tuple[Reservation, str] | None:
+    found = _rows(conn, select(reservations).where(reservations.c.reservation_id == reservation_id))
+    return found[0] if found else None
+
+
+def listing(conn: Connection, guest_id: str, limit: int, offset: int) -> list[tuple[Reservation, str]]:
+    query = select(reservations).order_by(reservations.c.created_at, reservations.c.reservation_id)
+    if guest_id:
+        query = query.where(reservations.c.guest_id == guest_id)
+    return _rows(conn, query.limit(limit).offset(offset))
+
+
+def active_count(conn: Connection, guest_id: str) -> int:
+    query = select(func.count()).where(reservations.c.guest_id == guest_id, reservations.c.status.in_(ACTIVE))
+    return conn.execute(query).scalar_one()
+
+
+def stale_pending(conn: Connection, older_than: dt.datetime) -> list[Reservation]:
+    """Sagas that never finished (the process died mid-way): to be compensated."""
+    query = select(reservations).where(reservations.c.status == PENDING, reservations.c.created_at < older_than)
+    return [r for r, _ in _rows(conn, query)]

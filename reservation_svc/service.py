@@ -1,0 +1,75 @@
+"""gRPC servicer of the reservation context; domain errors -> status in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import grpc
+from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
+
+from reservation_svc import domain, handlers
+from reservation_svc.domain import Reservation
+from reservation_svc.handlers import Saga
+from svckit.caller import MissingCaller, resolve_caller
+from svckit.grpcerrors import maps_errors
+from svckit.mesh import Deadline
+from svckit.paging import BadPageToken, next_token, page
+
+ERRORS = {
+    domain.InvalidReservation: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.PaymentDeclined: grpc.StatusCode.INVALID_ARGUMENT,
+    MissingCaller: grpc.StatusCode.INVALID_ARGUMENT,
+    BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.ReservationNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.RoomNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.RoomUnavailable: grpc.StatusCode.ALREADY_EXISTS,
+    domain.NotCancellable: grpc.StatusCode.FAILED_PRECONDITION,
+    domain.NotYourReservation: grpc.StatusCode.PERMISSION_DENIED,
+    domain.GuestLimitReached: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    domain.DependencyUnavailable: grpc.StatusCode.UNAVAILABLE,
+    domain.DependencyTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+
+def reply(r: Reservation, created_at: str = "") -> reservation_pb2.Reservation:
+    fields = {**r.__dict__, "check_in": str(r.check_in), "check_out": str(r.check_out)}
+    return reservation_pb2.Reservation(**fields, created_at=created_at)
+
+
+@maps_errors(ERRORS)
+class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
+    def __init__(self, saga: Saga, default_deadline_s: float) -> None:
+        self.saga = saga
+        self.default_deadline_s = default_deadline_s
+
+    async def RequestReservation(
+        self, request: reservation_pb2.RequestReservationRequest, context: grpc.aio.ServicerContext
+    ) -> reservation_pb2.Reservation:
+        guest_id = resolve_caller(context, request.guest_id, "guest_id")
+        r = await handlers.request_reservation(
+            self.saga, request.room_id, guest_id, request.check_in, request.check_out,
+            today=dt.datetime.now(dt.UTC).date(), deadline=Deadline.of(context, self.default_deadline_s),
+        )  # fmt: skip
+        return reply(r)
+
+    async def GetReservation(
+        self, request: reservation_pb2.GetReservationRequest, context: grpc.aio.ServicerContext
+    ) -> reservation_pb2.Reservation:
+        return reply(*await asyncio.to_thread(handlers.get_reservation, self.saga.db, request.reservation_id))
+
+    async def ListReservations(
+        self, request: reservation_pb2.ListReservationsRequest, context: grpc.aio.ServicerContext
+    ) -> reservation_pb2.ListReservationsResponse:
+        limit, offset = page(request.page_size, request.page_token)
+        found = await asyncio.to_thread(handlers.list_reservations, self.saga.db, request.guest_id, limit, offset)
+        return reservation_pb2.ListReservationsResponse(
+            reservations=[reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
+        )
+
+    async def CancelReservation(
+        self, request: reservation_pb2.CancelReservationRequest, context: grpc.aio.ServicerContext
+    ) -> reservation_pb2.Reservation:
+        guest_id = resolve_caller(context, request.guest_id, "guest_id")
+        r = await asyncio.to_thread(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest_id)
+        return reply(r)

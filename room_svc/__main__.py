@@ -1,0 +1,3 @@
+from room_svc.main import main
+
+main()

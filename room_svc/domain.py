@@ -1,0 +1,150 @@
+"""Rooms, reviews and holds: the room context's rules, standard library only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+AVAILABLE, RESERVED = "available", "reserved"
+HELD, HOLD_RESERVED, RELEASED = "held", "reserved", "released"
+MAX_NIGHTS = 365
+
+
+class RoomError(Exception):
+    """A room rule was broken."""
+
+
+class InvalidRoom(RoomError):
+    pass
+
+
+class InvalidReview(RoomError):
+    pass
+
+
+class InvalidStay(RoomError):
+    pass
+
+
+class RoomNotFound(RoomError):
+    pass
+
+
+class HoldNotFound(RoomError):
+    pass
+
+
+class RoomAlreadyHeld(RoomError):
+    """Another reservation holds the room for some of these nights."""
+
+
+@dataclass(frozen=True)
+class Room:
+    room_id: str
+    host_id: str
+    description: str
+    price_per_night: int
+    status: str = AVAILABLE
+    review_count: int = 0
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str
+    room_id: str
+    guest_id: str
+    rating: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    reservation_id: str
+    room_id: str
+    guest_id: str
+    check_in: dt.date
+    check_out: dt.date
+    status: str = HELD
+
+    @property
+    def nights(self) -> list[dt.date]:
+        """Every night of the stay; check-out is exclusive."""
+        days = (self.check_out - self.check_in).days
+        return [self.check_in + dt.timedelta(days=i) for i in range(days)]
+
+
+@dataclass(frozen=True)
+class RoomRegistered:
+    room_id: str
+    host_id: str
+    description: str
+    price_per_night: int
+    room_status: str
+
+
+@dataclass(frozen=True)
+class ReviewCreated:
+    review_id: str
+    room_id: str
+    guest_id: str
+    rating: int
+    text: str
+    review_count: int
+    host_id: str
+
+
+@dataclass(frozen=True)
+class RoomReserved:
+    room_id: str
+    reservation_id: str
+    room_status: str
+    host_id: str
+
+
+@dataclass(frozen=True)
+class RoomReleased:
+    room_id: str
+    reservation_id: str
+    room_status: str
+    host_id: str
+
+
+def new_room(room_id: str, host_id: str, description: str, price_per_night: int) -> Room:
+    if not host_id.strip():
+        raise InvalidRoom("host_id is required")
+    if not description.strip():
+        raise InvalidRoom("description is required")
+    if price_per_night <= 0:
+        raise InvalidRoom(f"price_per_night must be positive, got {price_per_night}")
+    return Room(room_id, host_id.strip(), description.strip(), price_per_night)
+
+
+def new_review(review_id: str, room: Room, guest_id: str, rating: int, text: str) -> Review:
+    if not guest_id.strip():
+        raise InvalidReview("guest_id is required")
+    if not 1 <= rating <= 5:
+        raise InvalidReview(f"rating must be between 1 and 5, got {rating}")
+    return Review(review_id, room.room_id, guest_id.strip(), rating, text.strip())
+
+
+def parse_date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidStay(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def new_hold(reservation_id: str, room_id: str, guest_id: str, check_in: str, check_out: str) -> Hold:
+    if not reservation_id.strip():
+        raise InvalidStay("reservation_id is required")
+    start, end = parse_date(check_in, "check_in"), parse_date(check_out, "check_out")
+    if start >= end:
+        raise InvalidStay(f"check_in {start} must be before check_out {end}")
+    if (end - start).days > MAX_NIGHTS:
+        raise InvalidStay(f"a stay may last at most {MAX_NIGHTS} nights")
+    return Hold(reservation_id, room_id, guest_id, start, end)
+
+
+def room_status(reserved_holds: int) -> str:
+    """A room is reserved while any confirmed reservation holds it."""
+    return RESERVED if reserved_holds else AVAILABLE

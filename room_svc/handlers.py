@@ -1,0 +1,133 @@
+"""Room commands, queries and event policies: plain functions over a Database or a unit of work."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from room_svc import domain
+from room_svc import repository as repo
+from room_svc.domain import Hold, Review, Room
+from svckit.db import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+def register_room(db: Database, host_id: str, description: str, price_per_night: int) -> Room:
+    room = domain.new_room(str(uuid.uuid4()), host_id, description, price_per_night)
+    with db.uow() as uow:
+        repo.add_room(uow.conn, room)
+        uow.emit(
+            domain.RoomRegistered(room.room_id, room.host_id, room.description, room.price_per_night, room.status),
+            aggregate_id=room.room_id,
+        )
+        uow.commit()
+    logger.info("room %s registered by host %s", room.room_id, room.host_id)
+    return room
+
+
+def _room(conn: object, room_id: str) -> Room:
+    found = repo.get_room(conn, room_id)  # type: ignore[arg-type]
+    if found is None:
+        raise domain.RoomNotFound(f"room {room_id!r} not found")
+    return found[0]
+
+
+def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: str) -> Review:
+    with db.uow() as uow:
+        room = _room(uow.conn, room_id)
+        review = domain.new_review(str(uuid.uuid4()), room, guest_id, rating, text)
+        count = repo.add_review(uow.conn, review)
+        uow.emit(
+            domain.ReviewCreated(
+                review.review_id, room.room_id, review.guest_id, review.rating, review.text, count, room.host_id
+            ),
+            aggregate_id=room.room_id,
+        )
+        uow.commit()
+    return review
+
+
+def hold_room(
+    db: Database, reservation_id: str, room_id: str, guest_id: str, check_in: str, check_out: str
+) -> tuple[Hold, Room]:
+    """Hold the room's nights for a reservation; holding again with the same reservation id is a no-op."""
+    hold = domain.new_hold(reservation_id, room_id, guest_id, check_in, check_out)
+    with db.uow() as uow:
+        existing = repo.get_hold(uow.conn, reservation_id)
+        if existing is not None:
+            if (existing.room_id, existing.check_in, existing.check_out) != (room_id, hold.check_in, hold.check_out):
+                raise domain.InvalidStay(f"reservation {reservation_id} already holds another stay")
+            return existing, _room(uow.conn, room_id)
+        room = _room(uow.conn, room_id)
+        repo.add_hold(uow.conn, hold)
+        uow.commit()
+    logger.info("room %s held for %s (%d nights)", room_id, reservation_id, len(hold.nights))
+    return hold, room
+
+
+def release_room(db: Database, reservation_id: str) -> tuple[Hold, Room]:
+    """Release a hold; releasing twice is a no-op."""
+    with db.uow() as uow:
+        hold = _release(uow, reservation_id)
+        room = _room(uow.conn, hold.room_id)
+        uow.commit()
+    return hold, room
+
+
+def _release(uow: UnitOfWork, reservation_id: str) -> Hold:
+    hold = repo.get_hold(uow.conn, reservation_id)
+    if hold is None:
+        raise domain.HoldNotFound(f"no hold for reservation {reservation_id!r}")
+    if hold.status == domain.RELEASED:
+        return hold
+    repo.set_hold_status(uow.conn, reservation_id, domain.RELEASED)
+    repo.free_nights(uow.conn, reservation_id)
+    status = repo.refresh_status(uow.conn, hold.room_id, domain.room_status)
+    room = _room(uow.conn, hold.room_id)
+    uow.emit(domain.RoomReleased(hold.room_id, reservation_id, status, room.host_id), aggregate_id=hold.room_id)
+    logger.info("room %s released by %s, now %s", hold.room_id, reservation_id, status)
+    return Hold(**{**hold.__dict__, "status": domain.RELEASED})
+
+
+def on_reservation_confirmed(uow: UnitOfWork, event: object, _envelope: object) -> None:
+    reservation_id: str = event.reservation_id  # type: ignore[attr-defined]
+    hold = repo.get_hold(uow.conn, reservation_id)
+    if hold is None or hold.status != domain.HELD:
+        logger.info("reservation %s confirmed, but its hold is %s", reservation_id, hold and hold.status)
+        return
+    repo.set_hold_status(uow.conn, reservation_id, domain.HOLD_RESERVED)
+    status = repo.refresh_status(uow.conn, hold.room_id, domain.room_status)
+    room = _room(uow.conn, hold.room_id)
+    uow.emit(domain.RoomReserved(hold.room_id, reservation_id, status, room.host_id), aggregate_id=hold.room_id)
+
+
+def on_payment_refunded(uow: UnitOfWork, event: object, _envelope: object) -> None:
+    try:
+        _release(uow, event.reservation_id)  # type: ignore[attr-defined]
+    except domain.HoldNotFound:
+        logger.warning("refund for %s, which holds no room", event.reservation_id)  # type: ignore[attr-defined]
+
+
+def get_room(db: Database, room_id: str) -> tuple[Room, str]:
+    with db.read() as conn:
+        found = repo.get_room(conn, room_id)
+    if found is None:
+        raise domain.RoomNotFound(f"room {room_id!r} not found")
+    return found
+
+
+def list_rooms(db: Database, limit: int, offset: int, host_id: str) -> list[tuple[Room, str]]:
+    with db.read() as conn:
+        return repo.list_rooms(conn, limit, offset, host_id)
+
+
+def list_reviews(db: Database, room_id: str, limit: int, offset: int) -> list[tuple[Review, str]]:
+    with db.read() as conn:
+        return repo.list_reviews(conn, room_id, limit, offset)
+
+
+POLICIES = {
+    "reservation": {"ReservationConfirmed": on_reservation_confirmed},
+    "payment": {"PaymentRefunded": on_payment_refunded},
+}

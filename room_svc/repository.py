@@ -1,0 +1,140 @@
+"""Room tables and queries (SQLAlchemy Core); one night per row makes double booking a key violation."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from room_svc.domain import HOLD_RESERVED, Hold, Review, Room, RoomAlreadyHeld
+from svckit.db import now
+
+metadata = MetaData()
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("room_id", String(36), primary_key=True),
+    Column("host_id", String(100), nullable=False, index=True),
+    Column("description", Text, nullable=False),
+    Column("price_per_night", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("review_count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("review_id", String(36), primary_key=True),
+    Column("room_id", String(36), ForeignKey("rooms.room_id"), nullable=False, index=True),
+    Column("guest_id", String(100), nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+holds = Table(
+    "holds",
+    metadata,
+    Column("reservation_id", String(36), primary_key=True),
+    Column("room_id", String(36), ForeignKey("rooms.room_id"), nullable=False, index=True),
+    Column("guest_id", String(100), nullable=False),
+    Column("check_in", Date, nullable=False),
+    Column("check_out", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+)
+room_nights = Table(
+    "room_nights",
+    metadata,
+    Column("room_id", String(36), primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("reservation_id", String(36), ForeignKey("holds.reservation_id"), nullable=False, index=True),
+)
+
+
+def add_room(conn: Connection, room: Room) -> None:
+    conn.execute(rooms.insert().values(**room.__dict__, created_at=now()))
+
+
+def get_room(conn: Connection, room_id: str) -> tuple[Room, str] | None:
+    """The room and its creation time, or None."""
+    row = conn.execute(select(rooms).where(rooms.c.room_id == room_id)).mappings().first()
+    if row is None:
+        return None
+    return _room(row), row["created_at"].isoformat()
+
+
+def list_rooms(conn: Connection, limit: int, offset: int, host_id: str = "") -> list[tuple[Room, str]]:
+    query = select(rooms).order_by(rooms.c.created_at, rooms.c.room_id).limit(limit).offset(offset)
+    if host_id:
+        query = query.where(rooms.c.host_id == host_id)
+    return [(_room(row), row["created_at"].isoformat()) for row in conn.execute(query).mappings()]
+
+
+def _room(row: dict) -> Room:
+    return Room(**{k: row[k] for k in Room.__dataclass_fields__})
+
+
+def add_review(conn: Connection, review: Review) -> int:
+    """Store the review and return the room's new review count."""
+    conn.execute(reviews.insert().values(**review.__dict__, created_at=now()))
+    conn.execute(rooms.update().where(rooms.c.room_id == review.room_id).values(review_count=rooms.c.review_count + 1))
+    return conn.execute(select(rooms.c.review_count).where(rooms.c.room_id == review.room_id)).scalar_one()
+
+
+def list_reviews(conn: Connection, room_id: str, limit: int, offset: int) -> list[tuple[Review, str]]:
+    query = select(reviews).order_by(reviews.c.created_at, reviews.c.review_id).limit(limit).offset(offset)
+    if room_id:
+        query = query.where(reviews.c.room_id == room_id)
+    return [
+        (Review(**{k: r[k] for k in Review.__dataclass_fields__}), r["created_at"].isoformat())
+        for r in conn.execute(query).mappings()
+    ]
+
+
+def get_hold(conn: Connection, reservation_id: str) -> Hold | None:
+    row = conn.execute(select(holds).where(holds.c.reservation_id == reservation_id)).mappings().first()
+    return Hold(**row) if row else None
+
+
+def add_hold(conn: Connection, hold: Hold) -> None:
+    """Insert the hold and its nights; RoomAlreadyHeld if another hold has any of them."""
+    try:
+        with conn.begin_nested():
+            conn.execute(holds.insert().values(**hold.__dict__))
+            conn.execute(
+                room_nights.insert(),
+                [{"room_id": hold.room_id, "night": n, "reservation_id": hold.reservation_id} for n in hold.nights],
+            )
+    except IntegrityError:
+        raise RoomAlreadyHeld(
+            f"room {hold.room_id} is already held for some nights between {hold.check_in} and {hold.check_out}"
+        ) from None
+
+
+def set_hold_status(conn: Connection, reservation_id: str, status: str) -> None:
+    conn.execute(holds.update().where(holds.c.reservation_id == reservation_id).values(status=status))
+
+
+def free_nights(conn: Connection, reservation_id: str) -> None:
+    conn.execute(room_nights.delete().where(room_nights.c.reservation_id == reservation_id))
+
+
+def refresh_status(conn: Connection, room_id: str, status_of: callable) -> str:
+    """Recompute the room's status from its reserved holds and store it."""
+    reserved = conn.execute(
+        select(func.count()).select_from(holds).where(holds.c.room_id == room_id, holds.c.status == HOLD_RESERVED)
+    ).scalar_one()
+    status = status_of(reserved)
+    conn.execute(rooms.update().where(rooms.c.room_id == room_id).values(status=status))
+    return status

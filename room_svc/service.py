@@ -1,0 +1,113 @@
+"""gRPC servicers of the room context: request -> handler -> reply, domain errors -> status in one place."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
+
+from room_svc import domain, handlers
+from room_svc.domain import Hold, Review, Room
+from svckit.caller import MissingCaller, resolve_caller
+from svckit.db import Database
+from svckit.grpcerrors import maps_errors
+from svckit.paging import BadPageToken, next_token, page
+
+ERRORS = {
+    domain.InvalidRoom: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.InvalidReview: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.InvalidStay: grpc.StatusCode.INVALID_ARGUMENT,
+    MissingCaller: grpc.StatusCode.INVALID_ARGUMENT,
+    BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.RoomNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.HoldNotFound: grpc.StatusCode.NOT_FOUND,
+    domain.RoomAlreadyHeld: grpc.StatusCode.ALREADY_EXISTS,
+}
+
+
+def room_reply(room: Room, created_at: str = "") -> room_pb2.Room:
+    return room_pb2.Room(**room.__dict__, created_at=created_at)
+
+
+def review_reply(review: Review, created_at: str = "") -> room_pb2.Review:
+    return room_pb2.Review(**review.__dict__, created_at=created_at)
+
+
+def hold_reply(hold: Hold, room: Room) -> holds_pb2.Hold:
+    return holds_pb2.Hold(
+        reservation_id=hold.reservation_id,
+        room_id=hold.room_id,
+        host_id=room.host_id,
+        price_per_night=room.price_per_night,
+        nights=len(hold.nights),
+        status=hold.status,
+    )
+
+
+@maps_errors(ERRORS)
+class RoomService(room_pb2_grpc.RoomServiceServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def RegisterRoom(
+        self, request: room_pb2.RegisterRoomRequest, context: grpc.aio.ServicerContext
+    ) -> room_pb2.Room:
+        host_id = resolve_caller(context, request.host_id, "host_id")
+        room = await asyncio.to_thread(
+            handlers.register_room, self.db, host_id, request.description, request.price_per_night
+        )
+        return room_reply(room)
+
+    async def GetRoom(self, request: room_pb2.GetRoomRequest, context: grpc.aio.ServicerContext) -> room_pb2.Room:
+        return room_reply(*await asyncio.to_thread(handlers.get_room, self.db, request.room_id))
+
+    async def ListRooms(
+        self, request: room_pb2.ListRoomsRequest, context: grpc.aio.ServicerContext
+    ) -> room_pb2.ListRoomsResponse:
+        limit, offset = page(request.page_size, request.page_token)
+        found = await asyncio.to_thread(handlers.list_rooms, self.db, limit, offset, request.host_id)
+        return room_pb2.ListRoomsResponse(
+            rooms=[room_reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
+        )
+
+    async def CreateReview(
+        self, request: room_pb2.CreateReviewRequest, context: grpc.aio.ServicerContext
+    ) -> room_pb2.Review:
+        guest_id = resolve_caller(context, request.guest_id, "guest_id")
+        review = await asyncio.to_thread(
+            handlers.create_review, self.db, request.room_id, guest_id, request.rating, request.text
+        )
+        return review_reply(review)
+
+    async def ListReviews(
+        self, request: room_pb2.ListReviewsRequest, context: grpc.aio.ServicerContext
+    ) -> room_pb2.ListReviewsResponse:
+        limit, offset = page(request.page_size, request.page_token)
+        found = await asyncio.to_thread(handlers.list_reviews, self.db, request.room_id, limit, offset)
+        return room_pb2.ListReviewsResponse(
+            reviews=[review_reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
+        )
+
+
+@maps_errors(ERRORS)
+class RoomHolds(holds_pb2_grpc.RoomHoldsServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def HoldRoom(self, request: holds_pb2.HoldRoomRequest, context: grpc.aio.ServicerContext) -> holds_pb2.Hold:
+        hold, room = await asyncio.to_thread(
+            handlers.hold_room,
+            self.db,
+            request.reservation_id,
+            request.room_id,
+            request.guest_id,
+            request.check_in,
+            request.check_out,
+        )
+        return hold_reply(hold, room)
+
+    async def ReleaseRoom(
+        self, request: holds_pb2.ReleaseRoomRequest, context: grpc.aio.ServicerContext
+    ) -> holds_pb2.Hold:
+        return hold_reply(*await asyncio.to_thread(handlers.release_room, self.db, request.reservation_id))
