@@ -68,7 +68,11 @@ def build(settings: Settings, extra: ReservationSettings) -> App:
     )
 
 
+async def run(settings: Settings, extra: ReservationSettings) -> None:
+    await serve(build(settings, extra))  # the mesh channel must be made inside the running loop
+
+
 def main() -> None:
     settings = Settings.from_env("reservation")
     logs.configure(settings.service, settings.log_level)
-    asyncio.run(serve(build(settings, ReservationSettings.from_env())))
+    asyncio.run(run(settings, ReservationSettings.from_env()))

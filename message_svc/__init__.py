@@ -1,0 +1,1 @@
+"""The message context: notifications to guests and hosts, made from other contexts' events."""

@@ -1,0 +1,3 @@
+from message_svc.main import main
+
+main()

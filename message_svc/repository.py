@@ -1,0 +1,73 @@
+"""The messages table and its queries (SQLAlchemy Core); one message per event and recipient."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from message_svc.domain import GUEST, HOST, MessageFilter, Notification
+
+metadata = MetaData()
+messages = Table(
+    "messages",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(60), nullable=False),
+    Column("reservation_id", String(36), nullable=False, index=True),
+    Column("recipient_kind", String(10), nullable=False),
+    Column("recipient_id", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("event_id", "recipient_kind", "recipient_id", name="uq_messages_event_recipient"),
+    Index("ix_messages_recipient", "recipient_kind", "recipient_id", "created_at"),
+)
+
+FIELDS = list(Notification.__dataclass_fields__)
+
+
+def add(conn: Connection, notification: Notification) -> bool:
+    """Store the notification; False if this event already told this recipient."""
+    try:
+        with conn.begin_nested():
+            conn.execute(messages.insert().values(**notification.__dict__))
+    except IntegrityError:
+        return False
+    return True
+
+
+def listing(conn: Connection, where: MessageFilter, limit: int, offset: int) -> list[Notification]:
+    query = select(messages).order_by(messages.c.created_at, messages.c.message_id).limit(limit).offset(offset)
+    recipients = [
+        and_(messages.c.recipient_kind == kind, messages.c.recipient_id == rid)
+        for kind, rid in ((GUEST, where.guest_id), (HOST, where.host_id))
+        if rid
+    ]
+    if recipients:
+        query = query.where(or_(*recipients))
+    if where.reservation_id:
+        query = query.where(messages.c.reservation_id == where.reservation_id)
+    return [_notification(row) for row in conn.execute(query).mappings()]
+
+
+def _notification(row: dict) -> Notification:
+    found = {k: row[k] for k in FIELDS}
+    at = found["created_at"]
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    found["created_at"] = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+    return Notification(**found)

@@ -1,0 +1,39 @@
+"""The gRPC servicer of the message context: request -> query -> reply, errors -> status in one place."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from bnb.message.v1 import message_pb2, message_pb2_grpc
+
+from message_svc import domain, handlers
+from message_svc.domain import Notification
+from svckit.db import Database
+from svckit.grpcerrors import maps_errors
+from svckit.paging import BadPageToken, next_token, page
+
+ERRORS = {
+    domain.InvalidFilter: grpc.StatusCode.INVALID_ARGUMENT,
+    BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
+}
+
+
+def notification_reply(notification: Notification) -> message_pb2.Notification:
+    return message_pb2.Notification(**{**notification.__dict__, "created_at": notification.created_at.isoformat()})
+
+
+@maps_errors(ERRORS)
+class MessageService(message_pb2_grpc.MessageServiceServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def ListMessages(
+        self, request: message_pb2.ListMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> message_pb2.ListMessagesResponse:
+        limit, offset = page(request.page_size, request.page_token)
+        where = domain.new_filter(request.guest_id, request.host_id, request.reservation_id)
+        found = await asyncio.to_thread(handlers.list_messages, self.db, where, limit, offset)
+        return message_pb2.ListMessagesResponse(
+            messages=[notification_reply(n) for n in found], next_page_token=next_token(limit, offset, len(found))
+        )

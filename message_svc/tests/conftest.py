@@ -1,0 +1,25 @@
+"""Fixtures of the message tests: a fresh SQLite database and a recording sender."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from message_svc import repository
+from message_svc.tests.fakes import FakeSender
+from svckit.db import Database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path}/message.db", producer="message")
+    database.create(repository.metadata)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sender() -> FakeSender:
+    return FakeSender()

@@ -1,0 +1,163 @@
+"""Render the local Envoy bootstrap (edge + mesh listeners, one cluster per service) from envoy/mesh.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tools.topology import Topology
+
+HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+TRANSCODER = "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
+GRPC_STATS = "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig"
+ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+PREVIOUS_HOSTS = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+STDOUT_LOG = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
+EDGE_TIMEOUT_S = 15
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where this Envoy listens and where each service's replicas are."""
+
+    edge: int
+    mesh: int
+    admin: int
+    endpoints: dict[str, list[int]]  # service -> replica ports on 127.0.0.1
+
+
+def _ms(value: int) -> str:
+    return f"{value / 1000:g}s"
+
+
+def _cluster(name: str, ports: list[int], policy: dict[str, Any], pool: dict[str, int]) -> dict[str, Any]:
+    od, hc = policy["outlier_detection"], policy["health_check"]
+    http: dict[str, Any] = {"explicit_http_config": {"http2_protocol_options": {}}}
+    if pool["max_requests_per_connection"]:
+        http["common_http_protocol_options"] = {"max_requests_per_connection": pool["max_requests_per_connection"]}
+    return {
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "0.25s",
+        "lb_policy": "ROUND_ROBIN",
+        "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": HTTP_OPTIONS, **http}},
+        "circuit_breakers": {"thresholds": [{
+            "priority": "DEFAULT",
+            "max_connections": pool["max_connections"],
+            "max_pending_requests": pool["max_pending_requests"],
+            "max_requests": pool["max_requests"],
+            "max_retries": pool["max_retries"],
+        }]},
+        "outlier_detection": {
+            "consecutive_5xx": od["consecutive_5xx"],
+            "consecutive_gateway_failure": od["consecutive_gateway_errors"],
+            "enforcing_consecutive_gateway_failure": 100,
+            "interval": f"{od['interval_s']}s",
+            "base_ejection_time": f"{od['base_ejection_time_s']}s",
+            "max_ejection_percent": od["max_ejection_percent"],
+        },
+        "health_checks": [{
+            "timeout": _ms(hc["timeout_ms"]),
+            "interval": _ms(hc["interval_ms"]),
+            "unhealthy_threshold": hc["unhealthy_threshold"],
+            "healthy_threshold": hc["healthy_threshold"],
+            "no_traffic_interval": _ms(hc["interval_ms"]),
+            "grpc_health_check": {},
+        }],
+        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+            {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}
+            for port in ports
+        ]}]},
+    }  # fmt: skip
+
+
+def _route(service: str, cluster: str, timeout_s: float, retry: dict[str, Any] | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {
+        "cluster": cluster,
+        "timeout": f"{timeout_s:g}s",
+        # Honour the caller's grpc-timeout so a deadline travels through Envoy.
+        "max_stream_duration": {"grpc_timeout_header_max": f"{timeout_s:g}s"},
+    }
+    if retry:
+        action["retry_policy"] = {
+            "retry_on": retry["retry_on"],
+            "num_retries": retry["attempts"],
+            "per_try_timeout": _ms(retry["per_try_timeout_ms"]),
+            "retry_host_predicate": [{"name": "envoy.retry_host_predicates.previous_hosts",
+                                      "typed_config": {"@type": PREVIOUS_HOSTS}}],
+            "host_selection_retry_max_attempts": 3,
+        }  # fmt: skip
+    return {"match": {"prefix": f"/{service}/"}, "route": action}
+
+
+def _not_found() -> dict[str, Any]:
+    body = '{"code":5,"message":"no such route at this edge"}'
+    return {"match": {"prefix": "/"}, "direct_response": {"status": 404, "body": {"inline_string": body}}}
+
+
+def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {
+            "@type": HCM,
+            "stat_prefix": name,
+            "codec_type": "AUTO",
+            "access_log": [{"name": "envoy.access_loggers.stdout", "typed_config": {"@type": STDOUT_LOG}}],
+            "route_config": {"name": name, "virtual_hosts": [{"name": name, "domains": ["*"], "routes": routes}]},
+            "http_filters": [
+                *http_filters,
+                {"name": "envoy.filters.http.grpc_stats", "typed_config": {
+                    "@type": GRPC_STATS, "stats_for_all_methods": True, "enable_upstream_stats": True}},
+                {"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER}},
+            ],
+            "local_reply_config": {"mappers": [_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items()]},
+        },
+    }  # fmt: skip
+
+
+# Envoy's own replies (no route, bad JSON, breaker open) carry the gRPC code a service would have sent.
+LOCAL_REPLY_CODES = {400: 3, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
+
+
+def _local_reply(http: int, grpc: int) -> dict[str, Any]:
+    body = {"code": grpc, "message": "%LOCAL_REPLY_BODY%", "details": "%RESPONSE_CODE_DETAILS%"}
+    match = {"status_code_filter": {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}}
+    return {"filter": match, "body_format_override": {"json_format": body}}
+
+
+def _listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
+    address = {"socket_address": {"address": "127.0.0.1", "port_value": port}}
+    return {"name": name, "address": address, "filter_chains": [{"filters": [hcm]}]}
+
+
+def render(topology: Topology, ports: Ports, descriptor_set: str, pool: dict[str, int] | None = None) -> dict[str, Any]:
+    """The Envoy bootstrap; `pool` overrides the connection-pool numbers (the circuit-breaker demo)."""
+    policy = topology.policy
+    pool = {**policy["connection_pool"], **(pool or {})}
+    services = topology.services.values()
+    public = [name for spec in services for name in spec.public]
+    edge_routes = [_route(name, spec.name, EDGE_TIMEOUT_S) for spec in services for name in spec.public]
+    reflector = next(spec.name for spec in services if spec.reflection)
+    edge_routes.append({"match": {"prefix": "/grpc.reflection."}, "route": {"cluster": reflector}})
+    transcoder = {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {
+        "@type": TRANSCODER,
+        "proto_descriptor": descriptor_set,
+        "services": public,
+        "convert_grpc_status": True,
+        "print_options": {"always_print_primitive_fields": True, "preserve_proto_field_names": True},
+        "request_validation_options": {"reject_unknown_method": True, "reject_unknown_query_parameters": True},
+    }}  # fmt: skip
+    timeout_s = policy["timeout"]["route_ms"] / 1000
+    mesh_routes = [_route(name, spec.name, timeout_s, policy["retry"]) for spec in services for name in spec.internal]
+    return {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": ports.admin}}},
+        "static_resources": {
+            "listeners": [
+                _listener("edge", ports.edge, _hcm("edge", [*edge_routes, _not_found()], [transcoder])),
+                _listener("mesh", ports.mesh, _hcm("mesh", [*mesh_routes, _not_found()], [])),
+            ],
+            "clusters": [_cluster(s.name, ports.endpoints[s.name], policy, pool) for s in services],
+        },
+    }

@@ -1,0 +1,197 @@
+"""Run the whole mesh on localhost under supervisord: NATS JetStream, Envoy and the five services."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools import envoy_config, probes, topology
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PRIORITY = {"nats": 100, "envoy": 200, "service": 300, "announce": 900}  # stopped in reverse order
+
+
+@dataclass
+class MeshConfig:
+    """Everything that differs between `make run` and a test's private mesh."""
+
+    data_dir: Path
+    nats_port: int
+    monitor_port: int
+    ports: envoy_config.Ports
+    database_urls: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    pool: dict[str, int] | None = None  # connection-pool override (the circuit-breaker demo)
+    envoy_concurrency: int = 2
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> MeshConfig:
+        """The ports of envoy/mesh.toml; BNB_DATA_DIR and <SERVICE>_REPLICAS from the environment."""
+        topo = topology.load()
+        endpoints = {}
+        for name, spec in topo.services.items():
+            replicas = int(environ.get(f"{name.upper()}_REPLICAS", "1"))
+            endpoints[name] = [spec.port + 100 * i for i in range(replicas)]
+        return cls(
+            data_dir=Path(environ.get("BNB_DATA_DIR", ROOT / ".data")).resolve(),
+            nats_port=topo.nats_port,
+            monitor_port=topo.nats_port + 4000,
+            ports=envoy_config.Ports(topo.edge_port, topo.mesh_port, topo.admin_port, endpoints),
+            env={k: v for k, v in environ.items() if k == "MAX_RESERVATIONS_PER_GUEST"},
+        )
+
+    def service_env(self, service: str, port: int) -> dict[str, str]:
+        env = {
+            "BNB_PORT": str(port),
+            "BNB_DATA_DIR": str(self.data_dir),
+            "BNB_NATS_URL": f"nats://127.0.0.1:{self.nats_port}",
+            "BNB_MESH_ADDR": f"127.0.0.1:{self.ports.mesh}",
+            "no_proxy": "127.0.0.1,localhost",
+            **self.env,
+        }
+        if service in self.database_urls:
+            env["BNB_DATABASE_URL"] = self.database_urls[service]
+        return env
+
+
+def _program(name: str, command: str, log: Path, priority: int, env: dict[str, str] | None = None, **extra: str) -> str:
+    lines = [
+        f"[program:{name}]",
+        f"command={command}",
+        f"directory={ROOT}",
+        f"priority={priority}",
+        "autorestart=true",
+        "startsecs=1",
+        "startretries=1000",
+        "stopsignal=TERM",
+        "stopwaitsecs=30",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={log}",
+        "stdout_logfile_maxbytes=50MB",
+    ]
+    if env:
+        lines.append("environment=" + ",".join(f'{k}="{v.replace("%", "%%")}"' for k, v in env.items()))
+    lines += [f"{k}={v}" for k, v in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write(cfg: MeshConfig, announce: bool = False) -> Path:
+    """Write envoy.json and supervisord.conf under the run dir; returns the supervisord.conf path."""
+    run, logs = cfg.run_dir, cfg.run_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    topo = topology.load()
+    envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), cfg.pool)
+    (run / "envoy.json").write_text(json.dumps(envoy, indent=1))
+    parts = [
+        f"[supervisord]\nnodaemon=true\nsilent=true\nlogfile={run}/supervisord.log\npidfile={run}/supervisord.pid\n"
+        f"childlogdir={logs}\nloglevel=info\n",
+        f"[unix_http_server]\nfile={run}/s.sock\n",
+        f"[supervisorctl]\nserverurl=unix://{run}/s.sock\n",
+        "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+        _program(
+            "nats",
+            f"{BIN}/nats-server -a 127.0.0.1 -p {cfg.nats_port} -m {cfg.monitor_port} -js -sd {cfg.data_dir}/jetstream",
+            logs / "nats.log", PRIORITY["nats"],
+        ),
+        _program(
+            "envoy",
+            f"{BIN}/envoy -c {run}/envoy.json --disable-hot-restart --concurrency {cfg.envoy_concurrency} -l warn",
+            logs / "envoy.log", PRIORITY["envoy"],
+        ),
+    ]  # fmt: skip
+    for service, ports in cfg.ports.endpoints.items():
+        for i, port in enumerate(ports):
+            env = cfg.service_env(service, port)
+            parts.append(
+                _program(f"{service}-{i}", f"{BIN}/python -m {service}_svc", logs / f"{service}-{i}.log",
+                         PRIORITY["service"], env)
+            )  # fmt: skip
+    names = [f"{service}-{i}" for service, ports in cfg.ports.endpoints.items() for i in range(len(ports))]
+    # One group: supervisord stops (drains) all services at once instead of one after another.
+    parts.append(f"[group:svc]\nprograms={','.join(names)}\npriority={PRIORITY['service']}\n")
+    if announce:
+        parts.append(
+            _program("announce", f"{BIN}/python -m tools.mesh announce", Path("/dev/stdout"), PRIORITY["announce"],
+                     {"BNB_DATA_DIR": str(cfg.data_dir)}, autorestart="false", startsecs="0",
+                     stdout_logfile_maxbytes="0")
+        )  # fmt: skip
+    conf = run / "supervisord.conf"
+    conf.write_text("\n".join(parts))
+    (run / "mesh.json").write_text(json.dumps(_describe(cfg)))
+    return conf
+
+
+def _describe(cfg: MeshConfig) -> dict[str, object]:
+    p = cfg.ports
+    return {"edge": p.edge, "mesh": p.mesh, "admin": p.admin, "nats": cfg.nats_port, "monitor": cfg.monitor_port,
+            "endpoints": p.endpoints}  # fmt: skip
+
+
+def wait_ready(cfg: MeshConfig, timeout_s: float = 90.0) -> None:
+    """Block until NATS, every replica (gRPC health SERVING) and Envoy (hosts healthy) are ready."""
+    probes.wait_until(lambda: probes.nats_ready(cfg.monitor_port), timeout_s, "NATS JetStream")
+    for service, ports in cfg.ports.endpoints.items():
+        for port in ports:
+            probes.wait_until(lambda p=port: probes.serving(f"127.0.0.1:{p}"), timeout_s, f"{service} on {port}")
+    for service, ports in cfg.ports.endpoints.items():
+        wanted = len(ports)
+        probes.wait_until(
+            lambda s=service, n=wanted: probes.envoy_healthy(cfg.ports.admin, s) >= n,
+            timeout_s, f"Envoy seeing {service} healthy",
+        )  # fmt: skip
+
+
+def announce(cfg: MeshConfig) -> None:
+    started = time.monotonic()
+    wait_ready(cfg)
+    e = cfg.ports.edge
+    print(
+        f"""
+bnb-mesh is up ({time.monotonic() - started:.1f}s): every service reports SERVING.
+  REST + gRPC edge   http://localhost:{e}   (Envoy: gRPC-JSON transcoding, public services only)
+  mesh listener      127.0.0.1:{cfg.ports.mesh}   (services' sync calls)
+  Envoy admin        http://localhost:{cfg.ports.admin}
+  NATS JetStream     nats://127.0.0.1:{cfg.nats_port}  (monitor http://localhost:{cfg.monitor_port})
+  data and logs      {cfg.data_dir}  (logs in {cfg.run_dir / "logs"})
+Try:
+  curl -s -X POST localhost:{e}/rooms -d '{{"description":"Beautiful House","host_id":"h1","price_per_night":12000}}'
+  curl -s localhost:{e}/rooms
+  curl -s -X POST localhost:{e}/reservations \\
+       -d '{{"room_id":"<room_id>","guest_id":"g1","check_in":"2030-01-10","check_out":"2030-01-12"}}'
+  curl -s localhost:{e}/roomviews
+  .venv/bin/grpcurl -plaintext localhost:{e} list
+Ctrl-C stops everything.""",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["run", "config", "announce", "wait"])
+    args = parser.parse_args()
+    cfg = MeshConfig.from_env()
+    if args.command in ("announce", "wait"):
+        announce(cfg) if args.command == "announce" else wait_ready(cfg)
+        return
+    conf = write(cfg, announce=True)
+    if args.command == "run":
+        # exec: supervisord itself gets Ctrl-C/SIGTERM and stops the programs in reverse priority.
+        os.execv(f"{BIN}/supervisord", [f"{BIN}/supervisord", "-c", str(conf)])
+    print(conf)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from view_svc.main import main
+
+main()

@@ -1,0 +1,47 @@
+"""The gRPC servicer of the view: request -> query -> reply, errors -> status in one place."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from bnb.view.v1 import view_pb2, view_pb2_grpc
+
+from svckit.db import Database
+from svckit.grpcerrors import maps_errors
+from svckit.paging import BadPageToken, next_token, page
+from view_svc import domain, handlers
+from view_svc.domain import RoomView
+from view_svc.repository import VIEW_FIELDS
+
+ERRORS = {
+    domain.InvalidQuery: grpc.StatusCode.INVALID_ARGUMENT,
+    BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
+    domain.RoomViewNotFound: grpc.StatusCode.NOT_FOUND,
+}
+
+
+def view_reply(view: RoomView) -> view_pb2.RoomView:
+    fields = {f: getattr(view, f) for f in VIEW_FIELDS}
+    return view_pb2.RoomView(**{**fields, "updated_at": view.updated_at.isoformat()})
+
+
+@maps_errors(ERRORS)
+class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def GetRoomView(
+        self, request: view_pb2.GetRoomViewRequest, context: grpc.aio.ServicerContext
+    ) -> view_pb2.RoomView:
+        room_id = domain.room_id_of(request.room_id)
+        return view_reply(await asyncio.to_thread(handlers.get_room_view, self.db, room_id))
+
+    async def ListRoomViews(
+        self, request: view_pb2.ListRoomViewsRequest, context: grpc.aio.ServicerContext
+    ) -> view_pb2.ListRoomViewsResponse:
+        limit, offset = page(request.page_size, request.page_token)
+        found = await asyncio.to_thread(handlers.list_room_views, self.db, limit, offset)
+        return view_pb2.ListRoomViewsResponse(
+            room_views=[view_reply(v) for v in found], next_page_token=next_token(limit, offset, len(found))
+        )

@@ -1,0 +1,134 @@
+"""Test helpers of the view: envelopes with a chosen time, a story of events, and a JetStream fake for the rebuild."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from types import SimpleNamespace
+
+from bnb.events.v1 import events_pb2 as ev
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.js.errors import NotFoundError
+
+from svckit.events import EventEnvelope, stream_name, subject
+
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+PRODUCER = {
+    **dict.fromkeys(["RoomRegistered", "ReviewCreated", "RoomReserved", "RoomReleased"], "room"),
+    **dict.fromkeys(["ReservationRequested", "ReservationConfirmed", "ReservationCancelled"], "reservation"),
+    **dict.fromkeys(["PaymentApproved", "PaymentRefunded"], "payment"),
+}
+
+
+def at(second: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=second)
+
+
+def wrap(event: Message, second: float = 0, event_id: str = "") -> EventEnvelope:
+    """An envelope for `event` that occurred `second` seconds after T0."""
+    occurred = Timestamp()
+    occurred.FromDatetime(at(second))
+    name = type(event).__name__
+    return EventEnvelope(
+        event_id=event_id or str(uuid.uuid4()),
+        type=name,
+        aggregate_id=getattr(event, "reservation_id", "") or event.room_id,
+        correlation_id=getattr(event, "reservation_id", ""),
+        occurred_at=occurred,
+        payload=event.SerializeToString(),
+        producer=PRODUCER[name],
+    )
+
+
+def story() -> list[EventEnvelope]:
+    """Three rooms' worth of events, each stream in its own order (as published)."""
+
+    def stay(rid: str, room: str, guest: str, host: str, pay: str, t: float, end: str) -> list[EventEnvelope]:
+        ids = {"reservation_id": rid, "room_id": room, "guest_id": guest}
+        events = [
+            wrap(ev.PaymentApproved(payment_id=pay, amount=200, **ids), t),
+            wrap(ev.ReservationRequested(host_id=host, payment_id=pay, amount=200, **ids), t + 1),
+        ]
+        if end == "confirmed":
+            events += [
+                wrap(ev.RoomReserved(room_id=room, reservation_id=rid, room_status="reserved", host_id=host), t + 2),
+                wrap(ev.ReservationConfirmed(host_id=host, **ids), t + 3),
+            ]
+        if end == "cancelled":
+            events += [
+                wrap(ev.ReservationCancelled(host_id=host, **ids), t + 2),
+                wrap(ev.PaymentRefunded(payment_id=pay, amount=200, **ids), t + 3),
+            ]
+        return events
+
+    registered = [
+        wrap(ev.RoomRegistered(room_id="room1", host_id="h1", description="Loft", room_status="available"), 0),
+        wrap(ev.RoomRegistered(room_id="room2", host_id="h2", description="Cabin", room_status="available"), 1),
+        wrap(ev.ReviewCreated(room_id="room1", guest_id="g9", rating=4, review_count=1, host_id="h1"), 2),
+        wrap(ev.ReviewCreated(room_id="room1", guest_id="g8", rating=5, review_count=2, host_id="h1"), 3),
+    ]
+    ids = {"reservation_id": "resA", "room_id": "room1", "guest_id": "g1"}
+    cancel_a = [
+        wrap(ev.ReservationCancelled(host_id="h1", **ids), 30),
+        wrap(ev.RoomReleased(room_id="room1", reservation_id="resA", room_status="available", host_id="h1"), 31),
+        wrap(ev.PaymentRefunded(payment_id="payA", amount=200, **ids), 32),
+    ]
+    return [
+        *registered,
+        *stay("resA", "room1", "g1", "h1", "payA", 10, "confirmed"),
+        *stay("resB", "room1", "g2", "h1", "payB", 20, "cancelled"),
+        *cancel_a,
+        *stay("resC", "room3", "g3", "h3", "payC", 40, "requested"),
+        *stay("resD", "room2", "g4", "h2", "payD", 50, "confirmed"),
+    ]
+
+
+class FakePullSubscription:
+    def __init__(self, msgs: list[SimpleNamespace]) -> None:
+        self.msgs = msgs
+        self.position = 0
+        self.closed = False
+
+    async def consumer_info(self) -> SimpleNamespace:
+        return SimpleNamespace(num_pending=len(self.msgs) - self.position)
+
+    async def fetch(self, batch: int, timeout: float) -> list[SimpleNamespace]:
+        if self.position >= len(self.msgs):
+            raise TimeoutError
+        taken = self.msgs[self.position : self.position + batch]
+        self.position += len(taken)
+        return taken
+
+    async def unsubscribe(self) -> None:
+        self.closed = True
+
+
+class FakeJetStream:
+    """Streams as lists of (subject, data); an ephemeral consumer delivers the ones its filter names, in order."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, list[tuple[str, bytes]]] = {}
+        self.subscriptions: list[FakePullSubscription] = []
+
+    def publish(self, envelope: EventEnvelope) -> None:
+        self.publish_raw(envelope.producer, subject(envelope.producer, envelope.type), envelope.SerializeToString())
+
+    def publish_raw(self, producer: str, subj: str, data: bytes) -> None:
+        self.streams.setdefault(stream_name(producer), []).append((subj, data))
+
+    async def pull_subscribe(self, subj: str, stream: str, config: object) -> FakePullSubscription:
+        if stream not in self.streams:
+            raise NotFoundError(code=404, description="stream not found")
+        wanted = set(config.filter_subjects)  # type: ignore[attr-defined]
+        chosen = [(seq, s, d) for seq, (s, d) in enumerate(self.streams[stream], start=1) if s in wanted]
+        msgs = [
+            SimpleNamespace(
+                data=d,
+                subject=s,
+                metadata=SimpleNamespace(sequence=SimpleNamespace(stream=seq), num_pending=len(chosen) - i - 1),
+            )
+            for i, (seq, s, d) in enumerate(chosen)
+        ]
+        self.subscriptions.append(FakePullSubscription(msgs))
+        return self.subscriptions[-1]
