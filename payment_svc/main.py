@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payment_pb2_grpc
-
 from payment_svc import handlers, repository, service
 from svckit import logs
 from svckit.config import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payment_pb2_grpc
 
+from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payment_pb2_grpc
 from payment_svc import domain, handlers
 from payment_svc.domain import Payment
 from svckit.db import Database

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grpc
+
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc
-
 from reservation_svc import domain
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Held

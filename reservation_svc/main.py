@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
-
 from reservation_svc import clients, handlers, repository, service
 from svckit import logs, mesh
 from svckit.config import Settings, env_float, env_int

@@ -6,8 +6,8 @@ import asyncio
 import datetime as dt
 
 import grpc
-from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 
+from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import domain, handlers
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Saga

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
-
 from room_svc import handlers, repository, service
 from svckit import logs
 from svckit.config import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
 
+from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
 from room_svc import domain, handlers
 from room_svc.domain import Hold, Review, Room
 from svckit.caller import MissingCaller, resolve_caller

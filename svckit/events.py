@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from bnb.events.v1 import envelope_pb2, events_pb2
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+
+from bnb.events.v1 import envelope_pb2, events_pb2
 
 EventEnvelope = envelope_pb2.EventEnvelope
 
