@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from bnb.message.v1 import message_pb2, message_pb2_grpc
-
 from message_svc import handlers, repository, service
 from message_svc.senders import LogSender, Sender
 from svckit import logs

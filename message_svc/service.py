@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from bnb.message.v1 import message_pb2, message_pb2_grpc
 
+from bnb.message.v1 import message_pb2, message_pb2_grpc
 from message_svc import domain, handlers
 from message_svc.domain import Notification
 from svckit.db import Database

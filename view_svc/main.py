@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from bnb.view.v1 import view_pb2, view_pb2_grpc
-
 from svckit import logs
 from svckit.config import Settings
 from svckit.consumer import Subscription

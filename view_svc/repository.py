@@ -104,10 +104,14 @@ def save_reservation(conn: Connection, reservation: Reservation, new: bool) -> N
 
 
 def latest_reservation(conn: Connection, room_id: str) -> Reservation | None:
-    """The reservation a room shows: the one first seen last, ties broken by the larger reservation id."""
+    """The reservation a room shows: the one first seen last, ties broken by the larger reservation id.
+
+    Only reservations the reservation context has announced count: a saga that failed after the payment
+    leaves a PaymentApproved and a PaymentRefunded but no reservation, and must not hide a real one.
+    """
     query = (
         select(reservations_seen)
-        .where(reservations_seen.c.room_id == room_id)
+        .where(reservations_seen.c.room_id == room_id, reservations_seen.c.status != "")
         .order_by(reservations_seen.c.first_seen_at.desc(), reservations_seen.c.reservation_id.desc())
         .limit(1)
     )

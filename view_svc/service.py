@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-from bnb.view.v1 import view_pb2, view_pb2_grpc
 
+from bnb.view.v1 import view_pb2, view_pb2_grpc
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.paging import BadPageToken, next_token, page

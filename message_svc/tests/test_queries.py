@@ -6,9 +6,9 @@ import asyncio
 
 import grpc
 import pytest
+
 from bnb.events.v1 import events_pb2 as ev
 from bnb.message.v1 import message_pb2
-
 from message_svc import handlers
 from message_svc.main import build
 from message_svc.service import MessageService

@@ -6,12 +6,15 @@ import datetime as dt
 import uuid
 from types import SimpleNamespace
 
-from bnb.events.v1 import events_pb2 as ev
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.errors import NotFoundError
 
+from bnb.events.v1 import events_pb2 as ev
+from svckit.consumer import handle
+from svckit.db import Database
 from svckit.events import EventEnvelope, stream_name, subject
+from view_svc.main import subscriptions
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 PRODUCER = {
@@ -39,6 +42,15 @@ def wrap(event: Message, second: float = 0, event_id: str = "") -> EventEnvelope
         payload=event.SerializeToString(),
         producer=PRODUCER[name],
     )
+
+
+def apply(db: Database, *envelopes: EventEnvelope) -> list[str]:
+    """Deliver each envelope through its stream's consumer, as view_svc does."""
+    subs = {sub.producer: sub for sub in subscriptions()}
+    return [
+        handle(db, subs[e.producer], e.SerializeToString(), subject(e.producer, e.type), n)
+        for n, e in enumerate(envelopes, start=1)
+    ]
 
 
 def story() -> list[EventEnvelope]:
@@ -93,7 +105,7 @@ class FakePullSubscription:
     async def consumer_info(self) -> SimpleNamespace:
         return SimpleNamespace(num_pending=len(self.msgs) - self.position)
 
-    async def fetch(self, batch: int, timeout: float) -> list[SimpleNamespace]:
+    async def fetch(self, batch: int, timeout: float) -> list[SimpleNamespace]:  # noqa: ASYNC109 (as nats-py)
         if self.position >= len(self.msgs):
             raise TimeoutError
         taken = self.msgs[self.position : self.position + batch]
