@@ -11,6 +11,7 @@ from payment_svc import domain
 from payment_svc import repository as repo
 from payment_svc.domain import Payment
 from svckit.db import Database, UnitOfWork
+from svckit.logs import correlated
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def approve_payment(db: Database, reservation_id: str, guest_id: str, room_id: s
     """Approve the reservation's payment; approving again returns the same payment, never a second one."""
     payment = domain.approve(str(uuid.uuid4()), reservation_id, guest_id, room_id, amount)
     try:
-        with db.uow() as uow:
+        with correlated(reservation_id), db.uow() as uow:
             if repo.by_reservation(uow.conn, reservation_id) is None:
                 repo.add(uow.conn, payment)
                 uow.emit(domain.event_of(payment), aggregate_id=payment.payment_id)
@@ -58,7 +59,7 @@ def _refund(uow: UnitOfWork, reservation_id: str) -> Payment:
 
 def refund_payment(db: Database, reservation_id: str) -> Payment:
     """Refund the reservation's payment; refunding twice refunds once."""
-    with db.uow() as uow:
+    with correlated(reservation_id), db.uow() as uow:
         payment = _refund(uow, reservation_id)
         uow.commit()
     return payment

@@ -9,6 +9,7 @@ from room_svc import domain
 from room_svc import repository as repo
 from room_svc.domain import Hold, Review, Room
 from svckit.db import Database, UnitOfWork
+from svckit.logs import correlated
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def hold_room(
 ) -> tuple[Hold, Room]:
     """Hold the room's nights for a reservation; holding again with the same reservation id is a no-op."""
     hold = domain.new_hold(reservation_id, room_id, guest_id, check_in, check_out)
-    with db.uow() as uow:
+    with correlated(reservation_id), db.uow() as uow:
         existing = repo.get_hold(uow.conn, reservation_id)
         if existing is not None:
             if (existing.room_id, existing.check_in, existing.check_out) != (room_id, hold.check_in, hold.check_out):
@@ -62,13 +63,13 @@ def hold_room(
         room = _room(uow.conn, room_id)
         repo.add_hold(uow.conn, hold)
         uow.commit()
-    logger.info("room %s held for %s (%d nights)", room_id, reservation_id, len(hold.nights))
+        logger.info("room %s held for %s (%d nights)", room_id, reservation_id, len(hold.nights))
     return hold, room
 
 
 def release_room(db: Database, reservation_id: str) -> tuple[Hold, Room]:
     """Release a hold; releasing twice is a no-op."""
-    with db.uow() as uow:
+    with correlated(reservation_id), db.uow() as uow:
         hold = _release(uow, reservation_id)
         room = _room(uow.conn, hold.room_id)
         uow.commit()
