@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Connection, DateTime, MetaData, String, Table, select
 
 from payment_svc.domain import Payment
-from svckit.db import now
+from svckit.db import now, stamp
 
 metadata = MetaData()
 payments = Table(
@@ -33,7 +33,7 @@ def set_status(conn: Connection, payment: Payment) -> None:
 
 def _one(conn: Connection, where: object) -> tuple[Payment, str] | None:
     row = conn.execute(select(payments).where(where)).mappings().first()  # type: ignore[arg-type]
-    return (Payment(**{k: row[k] for k in FIELDS}), row["created_at"].isoformat()) if row else None
+    return (Payment(**{k: row[k] for k in FIELDS}), stamp(row["created_at"])) if row else None
 
 
 def by_id(conn: Connection, payment_id: str) -> tuple[Payment, str] | None:
@@ -50,4 +50,4 @@ def listing(conn: Connection, guest_id: str, reservation_id: str, limit: int, of
         query = query.where(payments.c.guest_id == guest_id)
     if reservation_id:
         query = query.where(payments.c.reservation_id == reservation_id)
-    return [(Payment(**{k: r[k] for k in FIELDS}), r["created_at"].isoformat()) for r in conn.execute(query).mappings()]
+    return [(Payment(**{k: r[k] for k in FIELDS}), stamp(r["created_at"])) for r in conn.execute(query).mappings()]

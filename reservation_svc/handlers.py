@@ -45,12 +45,13 @@ class Saga:
     deadline: type  # builds a Deadline from seconds (svckit.mesh.Deadline)
 
 
-def _begin(db: Database, r: Reservation, max_per_guest: int) -> None:
+def _begin(db: Database, r: Reservation, max_per_guest: int) -> str:
     with db.uow() as uow:
         uow.lock(f"guest:{r.guest_id}")
         domain.check_limit(repo.active_count(uow.conn, r.guest_id), max_per_guest)
-        repo.add(uow.conn, r)
+        created = repo.add(uow.conn, r)
         uow.commit()
+    return created
 
 
 def _finish(db: Database, r: Reservation) -> None:
@@ -68,11 +69,11 @@ def _forget(db: Database, reservation_id: str) -> None:
 
 async def request_reservation(
     saga: Saga, room_id: str, guest_id: str, check_in: str, check_out: str, today: dt.date, deadline: object
-) -> Reservation:
+) -> tuple[Reservation, str]:
     """Pending row -> hold the room -> approve the payment -> approved; undone on any failure."""
     r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today)
     with correlated(r.reservation_id):
-        await asyncio.to_thread(_begin, saga.db, r, saga.max_per_guest)
+        created = await asyncio.to_thread(_begin, saga.db, r, saga.max_per_guest)
         held = paying = False
         try:
             hold = await saga.rooms.hold(r, deadline)
@@ -86,7 +87,7 @@ async def request_reservation(
         r = domain.approve(r, hold.host_id, payment_id, amount)
         await asyncio.to_thread(_finish, saga.db, r)
         logger.info("reservation %s approved: room %s, payment %s", r.reservation_id, room_id, payment_id)
-        return r
+        return r, created
 
 
 async def _undo(saga: Saga, r: Reservation, held: bool, paid: bool = False) -> None:

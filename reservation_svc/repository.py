@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Column, Connection, Date, DateTime, MetaData, String, Table, func, select
 
 from reservation_svc.domain import ACTIVE, PENDING, Reservation
-from svckit.db import now
+from svckit.db import now, stamp
 
 metadata = MetaData()
 reservations = Table(
@@ -27,8 +27,11 @@ reservations = Table(
 FIELDS = list(Reservation.__dataclass_fields__)
 
 
-def add(conn: Connection, reservation: Reservation) -> None:
-    conn.execute(reservations.insert().values(**reservation.__dict__, created_at=now()))
+def add(conn: Connection, reservation: Reservation) -> str:
+    """Store the reservation; returns its creation time."""
+    created = now()
+    conn.execute(reservations.insert().values(**reservation.__dict__, created_at=created))
+    return stamp(created)
 
 
 def save(conn: Connection, reservation: Reservation) -> None:
@@ -44,7 +47,7 @@ def remove(conn: Connection, reservation_id: str) -> None:
 
 def _rows(conn: Connection, query: object) -> list[tuple[Reservation, str]]:
     return [
-        (Reservation(**{k: r[k] for k in FIELDS}), r["created_at"].isoformat())
+        (Reservation(**{k: r[k] for k in FIELDS}), stamp(r["created_at"]))
         for r in conn.execute(query).mappings()  # type: ignore[call-overload]
     ]
 

@@ -47,11 +47,11 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
         self, request: reservation_pb2.RequestReservationRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
         guest_id = resolve_caller(context, request.guest_id, "guest_id")
-        r = await handlers.request_reservation(
+        r, created = await handlers.request_reservation(
             self.saga, request.room_id, guest_id, request.check_in, request.check_out,
             today=dt.datetime.now(dt.UTC).date(), deadline=Deadline.of(context, self.default_deadline_s),
         )  # fmt: skip
-        return reply(r)
+        return reply(r, created)
 
     async def GetReservation(
         self, request: reservation_pb2.GetReservationRequest, context: grpc.aio.ServicerContext

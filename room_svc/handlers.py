@@ -14,17 +14,17 @@ from svckit.logs import correlated
 logger = logging.getLogger(__name__)
 
 
-def register_room(db: Database, host_id: str, description: str, price_per_night: int) -> Room:
+def register_room(db: Database, host_id: str, description: str, price_per_night: int) -> tuple[Room, str]:
     room = domain.new_room(str(uuid.uuid4()), host_id, description, price_per_night)
     with db.uow() as uow:
-        repo.add_room(uow.conn, room)
+        created = repo.add_room(uow.conn, room)
         uow.emit(
             domain.RoomRegistered(room.room_id, room.host_id, room.description, room.price_per_night, room.status),
             aggregate_id=room.room_id,
         )
         uow.commit()
     logger.info("room %s registered by host %s", room.room_id, room.host_id)
-    return room
+    return room, created
 
 
 def _room(conn: object, room_id: str) -> Room:
@@ -34,11 +34,11 @@ def _room(conn: object, room_id: str) -> Room:
     return found[0]
 
 
-def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: str) -> Review:
+def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: str) -> tuple[Review, str]:
     with db.uow() as uow:
         room = _room(uow.conn, room_id)
         review = domain.new_review(str(uuid.uuid4()), room, guest_id, rating, text)
-        count = repo.add_review(uow.conn, review)
+        count, created = repo.add_review(uow.conn, review)
         uow.emit(
             domain.ReviewCreated(
                 review.review_id, room.room_id, review.guest_id, review.rating, review.text, count, room.host_id
@@ -46,7 +46,7 @@ def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: 
             aggregate_id=room.room_id,
         )
         uow.commit()
-    return review
+    return review, created
 
 
 def hold_room(

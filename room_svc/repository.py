@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from room_svc.domain import HOLD_RESERVED, Hold, Review, Room, RoomAlreadyHeld
-from svckit.db import now
+from svckit.db import now, stamp
 
 metadata = MetaData()
 rooms = Table(
@@ -62,8 +62,11 @@ room_nights = Table(
 )
 
 
-def add_room(conn: Connection, room: Room) -> None:
-    conn.execute(rooms.insert().values(**room.__dict__, created_at=now()))
+def add_room(conn: Connection, room: Room) -> str:
+    """Store the room; returns its creation time."""
+    created = now()
+    conn.execute(rooms.insert().values(**room.__dict__, created_at=created))
+    return stamp(created)
 
 
 def get_room(conn: Connection, room_id: str) -> tuple[Room, str] | None:
@@ -71,25 +74,27 @@ def get_room(conn: Connection, room_id: str) -> tuple[Room, str] | None:
     row = conn.execute(select(rooms).where(rooms.c.room_id == room_id)).mappings().first()
     if row is None:
         return None
-    return _room(row), row["created_at"].isoformat()
+    return _room(row), stamp(row["created_at"])
 
 
 def list_rooms(conn: Connection, limit: int, offset: int, host_id: str = "") -> list[tuple[Room, str]]:
     query = select(rooms).order_by(rooms.c.created_at, rooms.c.room_id).limit(limit).offset(offset)
     if host_id:
         query = query.where(rooms.c.host_id == host_id)
-    return [(_room(row), row["created_at"].isoformat()) for row in conn.execute(query).mappings()]
+    return [(_room(row), stamp(row["created_at"])) for row in conn.execute(query).mappings()]
 
 
 def _room(row: dict) -> Room:
     return Room(**{k: row[k] for k in Room.__dataclass_fields__})
 
 
-def add_review(conn: Connection, review: Review) -> int:
-    """Store the review and return the room's new review count."""
-    conn.execute(reviews.insert().values(**review.__dict__, created_at=now()))
+def add_review(conn: Connection, review: Review) -> tuple[int, str]:
+    """Store the review; returns the room's new review count and the review's creation time."""
+    created = now()
+    conn.execute(reviews.insert().values(**review.__dict__, created_at=created))
     conn.execute(rooms.update().where(rooms.c.room_id == review.room_id).values(review_count=rooms.c.review_count + 1))
-    return conn.execute(select(rooms.c.review_count).where(rooms.c.room_id == review.room_id)).scalar_one()
+    count = conn.execute(select(rooms.c.review_count).where(rooms.c.room_id == review.room_id)).scalar_one()
+    return count, stamp(created)
 
 
 def list_reviews(conn: Connection, room_id: str, limit: int, offset: int) -> list[tuple[Review, str]]:
@@ -97,7 +102,7 @@ def list_reviews(conn: Connection, room_id: str, limit: int, offset: int) -> lis
     if room_id:
         query = query.where(reviews.c.room_id == room_id)
     return [
-        (Review(**{k: r[k] for k in Review.__dataclass_fields__}), r["created_at"].isoformat())
+        (Review(**{k: r[k] for k in Review.__dataclass_fields__}), stamp(r["created_at"]))
         for r in conn.execute(query).mappings()
     ]
 

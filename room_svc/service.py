@@ -57,7 +57,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         room = await asyncio.to_thread(
             handlers.register_room, self.db, host_id, request.description, request.price_per_night
         )
-        return room_reply(room)
+        return room_reply(*room)
 
     async def GetRoom(self, request: room_pb2.GetRoomRequest, context: grpc.aio.ServicerContext) -> room_pb2.Room:
         return room_reply(*await asyncio.to_thread(handlers.get_room, self.db, request.room_id))
@@ -78,7 +78,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         review = await asyncio.to_thread(
             handlers.create_review, self.db, request.room_id, guest_id, request.rating, request.text
         )
-        return review_reply(review)
+        return review_reply(*review)
 
     async def ListReviews(
         self, request: room_pb2.ListReviewsRequest, context: grpc.aio.ServicerContext

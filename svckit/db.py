@@ -62,6 +62,12 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def stamp(value: dt.datetime) -> str:
+    """A stored time as ISO 8601 in UTC with its offset, alike from SQLite (naive) and PostgreSQL (zoned)."""
+    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return value.isoformat()
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":

@@ -59,7 +59,7 @@ def in_parallel(n: int, work: Callable[[int], object]) -> list[object]:
 
 def test_twenty_overlapping_holds_exactly_one_wins(make_db: Callable) -> None:
     db = make_db("room", room_repo.metadata)
-    room = rooms.register_room(db, "h1", "House", 100)
+    room = rooms.register_room(db, "h1", "House", 100)[0]
     results = in_parallel(
         20, lambda i: rooms.hold_room(db, f"r{i}", room.room_id, f"g{i}", "2031-01-01", f"2031-01-{2 + i % 5:02d}")
     )
@@ -73,7 +73,7 @@ def test_twenty_overlapping_holds_exactly_one_wins(make_db: Callable) -> None:
 
 def test_released_nights_can_be_held_again_and_checkout_is_exclusive(make_db: Callable) -> None:
     db = make_db("room", room_repo.metadata)
-    room = rooms.register_room(db, "h1", "House", 100)
+    room = rooms.register_room(db, "h1", "House", 100)[0]
     rooms.hold_room(db, "a", room.room_id, "g1", "2031-01-01", "2031-01-05")
     rooms.hold_room(db, "b", room.room_id, "g2", "2031-01-05", "2031-01-06")  # arrives as "a" leaves
     with pytest.raises(room_domain.RoomAlreadyHeld):

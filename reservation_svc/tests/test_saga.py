@@ -59,7 +59,7 @@ def db(tmp_path: Path) -> Database:
 
 
 def request(saga: Saga, guest: str = "g1", check_in: str = "2030-02-01", check_out: str = "2030-02-04") -> Reservation:
-    return asyncio.run(handlers.request_reservation(saga, "room-1", guest, check_in, check_out, TODAY, Deadline(5)))
+    return asyncio.run(handlers.request_reservation(saga, "room-1", guest, check_in, check_out, TODAY, Deadline(5)))[0]
 
 
 def rows(db: Database) -> list[Reservation]:

@@ -26,7 +26,8 @@ def published(db: Database) -> list[tuple[str, object]]:
 
 
 def test_registering_a_room_raises_room_registered(db: Database) -> None:
-    room = handlers.register_room(db, " h1 ", "  House ", 12000)
+    room, created = handlers.register_room(db, " h1 ", "  House ", 12000)
+    assert created.endswith("+00:00")
     assert (room.host_id, room.description, room.status) == ("h1", "House", "available")
     [(kind, event)] = published(db)
     assert kind == "RoomRegistered" and event.room_id == room.room_id and event.price_per_night == 12000
@@ -40,7 +41,7 @@ def test_invalid_rooms_are_refused(db: Database, host: str, text: str, price: in
 
 
 def test_review_counts_and_rating_bounds(db: Database) -> None:
-    room = handlers.register_room(db, "h1", "House", 100)
+    room = handlers.register_room(db, "h1", "House", 100)[0]
     handlers.create_review(db, room.room_id, "g1", 5, "great")
     handlers.create_review(db, room.room_id, "g2", 1, "noisy")
     for bad in (0, 6):
@@ -53,7 +54,7 @@ def test_review_counts_and_rating_bounds(db: Database) -> None:
 
 
 def test_confirmed_reservation_reserves_the_room_and_refund_frees_it(db: Database) -> None:
-    room = handlers.register_room(db, "h1", "House", 100)
+    room = handlers.register_room(db, "h1", "House", 100)[0]
     handlers.hold_room(db, "r1", room.room_id, "g1", "2031-01-01", "2031-01-03")
     event = SimpleNamespace(reservation_id="r1")
     for policy in (handlers.on_reservation_confirmed, handlers.on_reservation_confirmed):  # twice: idempotent
@@ -70,7 +71,7 @@ def test_confirmed_reservation_reserves_the_room_and_refund_frees_it(db: Databas
 
 
 def test_a_stay_must_have_at_least_one_night(db: Database) -> None:
-    room = handlers.register_room(db, "h1", "House", 100)
+    room = handlers.register_room(db, "h1", "House", 100)[0]
     for check_in, check_out in [("2031-01-02", "2031-01-02"), ("2031-01-03", "2031-01-01"), ("x", "2031-01-01")]:
         with pytest.raises(domain.InvalidStay):
             handlers.hold_room(db, "r1", room.room_id, "g1", check_in, check_out)
