@@ -1,0 +1,56 @@
+"""The whole mesh on PostgreSQL, one database per service: saga, events, view, cancellation."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.dbs import POSTGRES_ENV, database_url
+from tests.events_helpers import eventually, messages, room_view
+from tests.harness import Mesh, mesh_config
+from tests.test_concurrency import race
+from tests.test_events import book, new_room
+from tools import topology
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+@pytest.fixture(scope="module")
+def pg_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, httpx.Client]]:
+    if not os.environ.get(POSTGRES_ENV):
+        pytest.skip(f"{POSTGRES_ENV} is not set (.ci/run sets it)")
+    tmp: Path = tmp_path_factory.mktemp("pgmesh")
+    with ExitStack() as stack:
+        urls = {name: stack.enter_context(database_url("postgres", tmp, name)) for name in topology.load().services}
+        mesh = Mesh.start(mesh_config(tmp, database_urls=urls))
+        stack.callback(mesh.stop)
+        client = stack.enter_context(httpx.Client(base_url=mesh.url, timeout=10, trust_env=False))
+        yield mesh, client
+
+
+def test_saga_events_and_cancellation_on_postgres(pg_http: tuple[Mesh, httpx.Client]) -> None:
+    mesh, http = pg_http
+    host, guest = f"h-{uuid.uuid4()}", f"g-{uuid.uuid4()}"
+    room_id = new_room(http, host)
+    r = book(http, room_id, guest)
+    assert r["amount"] == "400" and r["created_at"].endswith("+00:00")
+    eventually(lambda: room_view(http, room_id).get("reservation_status") == "confirmed", timeout_s=30)
+    assert http.post(f"/reservations/{r['reservation_id']}:cancel", json={"guest_id": guest}).status_code == 200
+    view = eventually(lambda: (v := room_view(http, room_id)).get("room_status") == "available" and v, timeout_s=30)
+    assert (view["payment_status"], view["reservation_status"]) == ("refunded", "cancelled")
+    eventually(lambda: len(messages(http, guest_id=guest)) == 4, timeout_s=30)
+    assert mesh.cfg.database_urls["room"].startswith("postgresql+psycopg://")
+
+
+def test_no_double_booking_on_postgres(pg_http: tuple[Mesh, httpx.Client]) -> None:
+    import asyncio
+
+    mesh, _ = pg_http
+    results, _ = asyncio.run(race(mesh.edge, 20))
+    assert sum(not hasattr(r, "name") for r in results) == 1, results
