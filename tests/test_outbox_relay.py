@@ -1,0 +1,130 @@
+"""The outbox relay against a real nats-server: PubAck before marking, duplicates dropped, outages survived."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+import pytest
+from sqlalchemy import func, select
+
+from room_svc import repository as room_repo
+from room_svc.domain import RoomRegistered
+from svckit import broker, events
+from svckit.db import Database, outbox
+from svckit.outbox import OutboxRelay
+from tests.harness import free_ports
+from tools import probes
+
+pytestmark = pytest.mark.integration
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Nats:
+    url: str
+    monitor: int
+    process: subprocess.Popen
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[Nats]:
+    port, monitor = free_ports(2)
+    cmd = [
+        str(BIN / "nats-server"),
+        "-a",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        str(monitor),
+        "-js",
+        "-sd",
+        str(tmp_path),
+    ]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        probes.wait_until(lambda: probes.nats_ready(monitor), 20, "nats-server")
+        yield Nats(f"nats://127.0.0.1:{port}", monitor, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path}/room.db", producer="room")
+    database.create(room_repo.metadata)
+    return database
+
+
+def emit(db: Database, n: int) -> None:
+    with db.uow() as uow:
+        for i in range(n):
+            uow.emit(RoomRegistered(f"room-{i}", "h1", "House", 100, "available"), aggregate_id=f"room-{i}")
+        uow.commit()
+
+
+def unsent(db: Database) -> int:
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar_one()
+
+
+async def stream_count(url: str) -> int:
+    nc = await nats.connect(url)
+    try:
+        return (await nc.jetstream().stream_info("ROOM")).state.messages
+    finally:
+        await nc.close()
+
+
+def test_a_resend_after_a_crash_is_dropped_by_jetstream(nats_server: Nats, db: Database) -> None:
+    emit(db, 3)
+
+    async def scenario() -> int:
+        nc = await broker.connect(nats_server.url, "test")
+        js = nc.jetstream()
+        await broker.ensure_stream(js, "room", 1)
+        with db.read() as conn:  # the relay published one row, then died before marking it sent
+            subject, data, event_id = conn.execute(
+                select(outbox.c.subject, outbox.c.data, outbox.c.event_id).order_by(outbox.c.id)
+            ).first()
+        await js.publish(subject, data, headers={"Nats-Msg-Id": event_id})
+        sent = await OutboxRelay(db, js).relay_once()  # the restarted relay
+        await nc.close()
+        return sent
+
+    assert asyncio.run(scenario()) == 3
+    assert unsent(db) == 0
+    assert asyncio.run(stream_count(nats_server.url)) == 3  # not 4: the duplicate was dropped
+
+
+def test_relay_waits_out_a_broker_outage_and_loses_nothing(nats_server: Nats, db: Database) -> None:
+    async def scenario() -> None:
+        nc = await broker.connect(nats_server.url, "test")
+        js = nc.jetstream()
+        await broker.ensure_stream(js, "room", 1)
+        relay = OutboxRelay(db, js)
+        nats_server.process.terminate()
+        nats_server.process.wait(timeout=20)
+        emit(db, 5)
+        pending = asyncio.create_task(relay.relay_once())
+        done, _ = await asyncio.wait({pending}, timeout=1.5)
+        assert not done and unsent(db) == 5  # nothing marked sent without a PubAck
+        nats_server.process = await asyncio.to_thread(
+            subprocess.Popen, nats_server.process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert await asyncio.wait_for(pending, 30) == 5
+        await nc.close()
+
+    asyncio.run(scenario())
+    assert unsent(db) == 0
+    assert asyncio.run(stream_count(nats_server.url)) == 5
+    with db.read() as conn:
+        subjects = {s for (s,) in conn.execute(select(outbox.c.subject))}
+    assert subjects == {events.subject("room", "RoomRegistered")}
