@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import clients, handlers, repository, service
 from svckit import logs, mesh
-from svckit.config import Settings, env_float, env_int
+from svckit.config import Settings, SettingsError, env_float, env_int
 from svckit.consumer import Subscription
 from svckit.db import Database
 from svckit.server import App, Servicer, serve
@@ -20,16 +20,22 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ReservationSettings:
     max_per_guest: int
-    deadline_s: float  # for callers that send no deadline of their own
+    deadline_s: float  # the longest a saga may take (callers' longer deadlines are cut to it)
     recover_after_s: float  # a saga pending this long was interrupted by a crash
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> ReservationSettings:
-        return cls(
+        settings = cls(
             max_per_guest=env_int("MAX_RESERVATIONS_PER_GUEST", 10, environ, minimum=1),
-            deadline_s=env_float("BNB_DEFAULT_DEADLINE_SECONDS", 5.0, environ),
+            deadline_s=env_float("BNB_SAGA_DEADLINE_SECONDS", 5.0, environ),
             recover_after_s=env_float("BNB_RECOVER_AFTER_SECONDS", 30.0, environ),
         )
+        if settings.recover_after_s <= settings.deadline_s + handlers.COMPENSATION_S:
+            raise SettingsError(
+                "BNB_RECOVER_AFTER_SECONDS must exceed BNB_SAGA_DEADLINE_SECONDS + "
+                f"{handlers.COMPENSATION_S:g}s, or recovery could undo a saga still running"
+            )
+        return settings
 
 
 async def _recovery(saga: handlers.Saga, after_s: float) -> None:

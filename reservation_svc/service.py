@@ -39,9 +39,9 @@ def reply(r: Reservation, created_at: str = "") -> reservation_pb2.Reservation:
 
 @maps_errors(ERRORS)
 class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
-    def __init__(self, saga: Saga, default_deadline_s: float) -> None:
+    def __init__(self, saga: Saga, max_saga_s: float) -> None:
         self.saga = saga
-        self.default_deadline_s = default_deadline_s
+        self.max_saga_s = max_saga_s  # also what recovery waits for before compensating a pending saga
 
     async def RequestReservation(
         self, request: reservation_pb2.RequestReservationRequest, context: grpc.aio.ServicerContext
@@ -49,9 +49,14 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
         guest_id = resolve_caller(context, request.guest_id, "guest_id")
         r, created = await handlers.request_reservation(
             self.saga, request.room_id, guest_id, request.check_in, request.check_out,
-            today=dt.datetime.now(dt.UTC).date(), deadline=Deadline.of(context, self.default_deadline_s),
+            today=dt.datetime.now(dt.UTC).date(), deadline=self._deadline(context),
         )  # fmt: skip
         return reply(r, created)
+
+    def _deadline(self, context: grpc.aio.ServicerContext) -> Deadline:
+        """The caller's deadline, but never longer than a saga may take."""
+        deadline = Deadline.of(context, self.max_saga_s)
+        return deadline if deadline.remaining() <= self.max_saga_s else Deadline(self.max_saga_s)
 
     async def GetReservation(
         self, request: reservation_pb2.GetReservationRequest, context: grpc.aio.ServicerContext

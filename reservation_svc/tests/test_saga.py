@@ -138,3 +138,12 @@ def test_payment_event_confirms_and_cancellation_is_final(db: Database) -> None:
     with pytest.raises(domain.NotCancellable, match="already cancelled"):
         handlers.cancel_reservation(db, r.reservation_id, "g1")
     assert events(db)[-2:] == ["bnb.reservation.ReservationConfirmed.v1", "bnb.reservation.ReservationCancelled.v1"]
+
+
+def test_recovery_must_wait_longer_than_any_saga() -> None:
+    from reservation_svc.main import ReservationSettings
+    from svckit.config import SettingsError
+
+    with pytest.raises(SettingsError, match="BNB_RECOVER_AFTER_SECONDS"):
+        ReservationSettings.from_env({"BNB_SAGA_DEADLINE_SECONDS": "5", "BNB_RECOVER_AFTER_SECONDS": "6"})
+    assert ReservationSettings.from_env({}).recover_after_s == 30
