@@ -91,6 +91,7 @@ def test_every_service_logs_the_correlation_id(mesh: Mesh, http: httpx.Client) -
     guest = f"g-{uuid.uuid4()}"
     room_id = new_room(http, "h-log")
     rid = book(http, room_id, guest)["reservation_id"]
+    eventually(lambda: room_view(http, room_id).get("room_status") == "reserved")
     http.post(f"/reservations/{rid}:cancel", json={"guest_id": guest})
     eventually(lambda: room_view(http, room_id).get("room_status") == "available"
                and len(messages(http, reservation_id=rid)) >= 5)  # fmt: skip
