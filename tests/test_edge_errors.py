@@ -115,3 +115,22 @@ def test_per_guest_limit_is_429(http: httpx.Client) -> None:
     body = {"room_id": rid, "guest_id": guest, "check_in": "2034-01-01", "check_out": "2034-01-02"}
     assert_error(http.post("/reservations", json=body), 429, 8, "at most 10 active reservations")
     assert len(http.get("/reservations", params={"guest_id": guest}).json()["reservations"]) == 10
+
+
+def test_bad_paging_and_unknown_query_parameters_are_400(http: httpx.Client) -> None:
+    assert_error(http.get("/rooms", params={"page_token": "%%%"}), 400, INVALID_ARGUMENT, "invalid page_token")
+    assert_error(http.get("/rooms", params={"page_size": -1}), 400, INVALID_ARGUMENT, "page_size")
+    assert_error(http.get("/rooms", params={"colour": "red"}), 400, INVALID_ARGUMENT, "")
+
+
+def test_paging_walks_every_room_once(http: httpx.Client) -> None:
+    host = f"h-{uuid.uuid4()}"
+    made = {http.post("/rooms", json={"description": "P", "host_id": host, "price_per_night": 1}).json()["room_id"]
+            for _ in range(5)}  # fmt: skip
+    seen, token = [], ""
+    while True:
+        page = http.get("/rooms", params={"host_id": host, "page_size": 2, "page_token": token}).json()
+        seen += [r["room_id"] for r in page["rooms"]]
+        if not (token := page["next_page_token"]):
+            break
+    assert sorted(seen) == sorted(made)
