@@ -14,16 +14,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
+# checkov lives in a venv of its own: its pins would downgrade the project's packages.
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV):
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q checkov==3.3.30
+
 venv: $(STAMP)
 
 run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C stops them
 	$(BIN)/python -m tools.mesh run
 
-test: $(STAMP)  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
+test: $(STAMP) $(CHECKOV)  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
 	$(BIN)/pytest
 
-protos: $(STAMP)  ## regenerate the committed protobuf code and envoy/bnb.pb
+protos: $(STAMP)  ## regenerate the committed protobuf code, envoy/bnb.pb and istio/descriptors.yaml
 	$(BIN)/python -m tools.protos
+	$(BIN)/python -m tools.istio_descriptors
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
