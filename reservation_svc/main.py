@@ -8,11 +8,9 @@ from dataclasses import dataclass
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import clients, handlers, repository, service
-from svckit import logs, mesh
+from svckit import mesh, wiring
 from svckit.config import Settings, SettingsError, env_float, env_int
-from svckit.consumer import Subscription
-from svckit.db import Database
-from svckit.server import App, Servicer, serve
+from svckit.server import App
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +46,7 @@ async def _recovery(saga: handlers.Saga, after_s: float) -> None:
 
 
 def build(settings: Settings, extra: ReservationSettings) -> App:
-    db = Database(settings.database_url, producer="reservation")
-    db.create(repository.metadata)
+    db = wiring.database(settings, repository.metadata)
     channel = mesh.channel(settings.mesh_addr)
     saga = handlers.Saga(
         db, clients.MeshRooms(channel), clients.MeshPayments(channel), extra.max_per_guest, mesh.Deadline
@@ -58,26 +55,19 @@ def build(settings: Settings, extra: ReservationSettings) -> App:
         settings=settings,
         db=db,
         servicers=[
-            Servicer(
+            wiring.servicer(
                 reservation_pb2_grpc.add_ReservationServiceServicer_to_server,
                 service.ReservationService(saga, extra.deadline_s),
-                reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,
-            )
+                reservation_pb2.DESCRIPTOR,
+                "ReservationService",
+            ),
         ],
         produces=True,
-        subscriptions=[
-            Subscription(f"reservation-{producer}-policy", producer, policies)
-            for producer, policies in handlers.POLICIES.items()
-        ],
+        subscriptions=wiring.consumers("reservation", "policy", handlers.POLICIES),
         background=[lambda: _recovery(saga, extra.recover_after_s)],
     )
 
 
-async def run(settings: Settings, extra: ReservationSettings) -> None:
-    await serve(build(settings, extra))  # the mesh channel must be made inside the running loop
-
-
 def main() -> None:
-    settings = Settings.from_env("reservation")
-    logs.configure(settings.service, settings.log_level)
-    asyncio.run(run(settings, ReservationSettings.from_env()))
+    extra = ReservationSettings.from_env()
+    wiring.run("reservation", lambda settings: build(settings, extra))

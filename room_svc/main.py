@@ -2,44 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
 from room_svc import handlers, repository, service
-from svckit import logs
+from svckit import wiring
 from svckit.config import Settings
-from svckit.consumer import Subscription
-from svckit.db import Database
-from svckit.server import App, Servicer, serve
+from svckit.server import App
 
 
 def build(settings: Settings) -> App:
-    db = Database(settings.database_url, producer="room")
-    db.create(repository.metadata)
+    db = wiring.database(settings, repository.metadata)
     return App(
         settings=settings,
         db=db,
         servicers=[
-            Servicer(
+            wiring.servicer(
                 room_pb2_grpc.add_RoomServiceServicer_to_server,
                 service.RoomService(db),
-                room_pb2.DESCRIPTOR.services_by_name["RoomService"].full_name,
+                room_pb2.DESCRIPTOR,
+                "RoomService",
             ),
-            Servicer(
-                holds_pb2_grpc.add_RoomHoldsServicer_to_server,
-                service.RoomHolds(db),
-                holds_pb2.DESCRIPTOR.services_by_name["RoomHolds"].full_name,
+            wiring.servicer(
+                holds_pb2_grpc.add_RoomHoldsServicer_to_server, service.RoomHolds(db), holds_pb2.DESCRIPTOR, "RoomHolds"
             ),
         ],
         produces=True,
-        subscriptions=[
-            Subscription(f"room-{producer}-policy", producer, policies)
-            for producer, policies in handlers.POLICIES.items()
-        ],
+        subscriptions=wiring.consumers("room", "policy", handlers.POLICIES),
     )
 
 
 def main() -> None:
-    settings = Settings.from_env("room")
-    logs.configure(settings.service, settings.log_level)
-    asyncio.run(serve(build(settings)))
+    wiring.run("room", build)

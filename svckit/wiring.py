@@ -1,0 +1,46 @@
+"""What every service's main.py does alike: its database, servicers, consumers, and the run loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.descriptor import FileDescriptor
+from sqlalchemy import MetaData
+
+from svckit import logs
+from svckit.config import Settings
+from svckit.consumer import Handler, Subscription
+from svckit.db import Database
+from svckit.server import App, Servicer, serve
+
+
+def database(settings: Settings, metadata: MetaData) -> Database:
+    """The service's own database, its tables created if missing."""
+    db = Database(settings.database_url, producer=settings.service)
+    db.create(metadata)
+    return db
+
+
+def servicer(add: Callable[[Any, Any], None], impl: object, file: FileDescriptor, name: str) -> Servicer:
+    """A servicer and its full service name, taken from the generated descriptor."""
+    return Servicer(add, impl, file.services_by_name[name].full_name)
+
+
+def consumers(service: str, purpose: str, policies: dict[str, dict[str, Handler]]) -> list[Subscription]:
+    """One durable consumer `<service>-<producer>-<purpose>` per producer whose events the service handles."""
+    return [
+        Subscription(f"{service}-{producer}-{purpose}", producer, handlers) for producer, handlers in policies.items()
+    ]
+
+
+def run(service: str, build: Callable[[Settings], App]) -> None:
+    """Settings from the environment, JSON logs, then build and serve inside one event loop until SIGTERM."""
+    settings = Settings.from_env(service)
+    logs.configure(settings.service, settings.log_level)
+
+    async def main() -> None:
+        await serve(build(settings))  # gRPC channels made while building bind to this loop
+
+    asyncio.run(main())
