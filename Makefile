@@ -45,3 +45,23 @@ rebuild-view: $(STAMP)  ## rebuild the room view from the streams (stop view_svc
 
 clean:
 	rm -rf .data
+
+# --- resilience (issue 4) ---
+.PHONY: rollout demo-circuit-breaker demo-rollout demo-self-healing bench
+
+rollout: $(STAMP)  ## restart SERVICE's replicas one by one in the mesh `make run` started: make rollout SERVICE=room
+	@test -n "$(SERVICE)" || { echo "usage: make rollout SERVICE=room"; exit 2; }
+	$(BIN)/python -m tools.rollout $(SERVICE)
+
+demo-circuit-breaker: $(STAMP)  ## the original's breaker experiment: c=1, 2, 8 against one pending request
+	$(BIN)/python -m tools.demo_circuit_breaker
+
+demo-rollout: $(STAMP)  ## availability under load during a rollout, with and without the graceful drain
+	$(BIN)/python -m tools.demo_rollout
+
+demo-self-healing: $(STAMP)  ## kill -9 a replica under load: availability and time to recover
+	$(BIN)/python -m tools.demo_self_healing
+
+bench: $(STAMP)  ## saga throughput and latency, event lag; fails when a target is missed
+	$(BIN)/python -m bench
+# --- end resilience ---

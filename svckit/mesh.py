@@ -46,8 +46,16 @@ def overloaded(exc: grpc.aio.AioRpcError) -> bool:
     return any(key == "x-envoy-overloaded" for key, _ in metadata)
 
 
+def no_healthy_upstream(exc: grpc.aio.AioRpcError) -> bool:
+    """Envoy has no replica to route to (all failing health checks or ejected): the breaker is open."""
+    return exc.code() == grpc.StatusCode.UNAVAILABLE and exc.details() == "no healthy upstream"
+
+
 def _retriable(exc: BaseException) -> bool:
-    return isinstance(exc, grpc.aio.AioRpcError) and exc.code() == grpc.StatusCode.UNAVAILABLE and not overloaded(exc)
+    """UNAVAILABLE from a replica or a lost connection; not when Envoy's breaker already said no."""
+    if not isinstance(exc, grpc.aio.AioRpcError) or exc.code() != grpc.StatusCode.UNAVAILABLE:
+        return False
+    return not (overloaded(exc) or no_healthy_upstream(exc))
 
 
 async def call(

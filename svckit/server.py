@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+STOP_GRACE_S = 5.0  # in-flight calls finish within it; supervisord's stopwaitsecs (30) covers drain + grace
 
 
 @dataclass
@@ -102,14 +103,25 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     tasks = [asyncio.create_task(_event_plumbing(app))]
     tasks += [asyncio.create_task(job()) for job in app.background]
     await stop.wait()
-
-    logger.info("%s draining for %.1fs", settings.service, settings.drain_seconds)
-    for name in names:
-        await health_servicer.set(name, NOT_SERVING)
-    await asyncio.sleep(settings.drain_seconds)  # Envoy's health check notices and routes elsewhere
-    await server.stop(grace=5)
+    await drain(server, health_servicer, settings.service, settings.drain_seconds)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     app.db.dispose()
     logger.info("%s stopped", settings.service)
+
+
+async def drain(
+    server: grpc.aio.Server, health_servicer: health.aio.HealthServicer, service: str, seconds: float
+) -> None:
+    """Leave the mesh without losing a call: NOT_SERVING, wait for Envoy to notice, then stop with a grace period.
+
+    Envoy health-checks every 500 ms and routes elsewhere after one failed check, so `seconds` must exceed
+    that interval; calls already routed here keep being served meanwhile, and `stop(grace)` lets the last
+    ones finish. With `seconds` = 0 Envoy keeps routing here until its next check: those calls fail.
+    """
+    logger.info("%s draining for %.1fs", service, seconds)
+    await health_servicer.enter_graceful_shutdown()  # every service name NOT_SERVING, for good
+    await asyncio.sleep(seconds)
+    logger.info("%s stopping; in-flight calls get %.0fs", service, STOP_GRACE_S)
+    await server.stop(grace=STOP_GRACE_S)

@@ -48,12 +48,13 @@ def nats_server(tmp_path: Path) -> Iterator[Nats]:
         str(tmp_path),
     ]
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Nats(f"nats://127.0.0.1:{port}", monitor, process)
     try:
         probes.wait_until(lambda: probes.nats_ready(monitor), 20, "nats-server")
-        yield Nats(f"nats://127.0.0.1:{port}", monitor, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+        yield server
+    finally:  # the test may have restarted it: end the one running now
+        server.process.terminate()
+        server.process.wait(timeout=20)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tools.topology import Topology
@@ -14,7 +14,15 @@ ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 PREVIOUS_HOSTS = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
 STDOUT_LOG = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
+FAULT = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
 EDGE_TIMEOUT_S = 15
+# Envoy's default access-log line plus the gRPC deadline each call carried in and the gRPC status it got.
+ACCESS_LOG = (
+    '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS%'
+    ' %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%"'
+    ' "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"'
+    " grpc-timeout=%REQ(GRPC-TIMEOUT)% grpc-status=%GRPC_STATUS(NUMBER)%"
+)
 
 
 @dataclass(frozen=True)
@@ -27,12 +35,33 @@ class Ports:
     endpoints: dict[str, list[int]]  # service -> replica ports on 127.0.0.1
 
 
+@dataclass(frozen=True)
+class Variant:
+    """What the demos and tests change; the defaults render the mesh of envoy/mesh.toml unchanged."""
+
+    pool: dict[str, int] | None = None  # connection-pool numbers to override (the circuit-breaker demo)
+    pool_clusters: tuple[str, ...] | None = None  # which clusters get `pool`; None: all
+    health_checks: bool = True  # off: outlier detection alone must find a dead replica
+    faults: dict[str, str] = field(default_factory=dict)  # name -> gRPC path prefix on the mesh listener
+
+
 def _ms(value: int) -> str:
     return f"{value / 1000:g}s"
 
 
-def _cluster(name: str, ports: list[int], policy: dict[str, Any], pool: dict[str, int]) -> dict[str, Any]:
-    od, hc = policy["outlier_detection"], policy["health_check"]
+def _health_checks(hc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{
+        "timeout": _ms(hc["timeout_ms"]),
+        "interval": _ms(hc["interval_ms"]),
+        "unhealthy_threshold": hc["unhealthy_threshold"],
+        "healthy_threshold": hc["healthy_threshold"],
+        "no_traffic_interval": _ms(hc["interval_ms"]),
+        "grpc_health_check": {},
+    }]  # fmt: skip
+
+
+def _cluster(name: str, ports: list[int], policy: dict[str, Any], pool: dict[str, int], checks: bool) -> dict[str, Any]:
+    od = policy["outlier_detection"]
     http: dict[str, Any] = {"explicit_http_config": {"http2_protocol_options": {}}}
     if pool["max_requests_per_connection"]:
         http["common_http_protocol_options"] = {"max_requests_per_connection": pool["max_requests_per_connection"]}
@@ -41,6 +70,13 @@ def _cluster(name: str, ports: list[int], policy: dict[str, Any], pool: dict[str
         "type": "STATIC",
         "connect_timeout": "0.25s",
         "lb_policy": "ROUND_ROBIN",
+        "common_lb_config": {
+            # Below this share of healthy hosts Envoy would route to unhealthy ones too ("panic");
+            # at 0, as Istio's minHealthPercent default, an open breaker answers 503 at once instead.
+            "healthy_panic_threshold": {"value": od["min_health_percent"]},
+            # Envoy batches health changes for 1 s by default: a draining replica would get calls that long.
+            "update_merge_window": "0s",
+        },
         "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
             "@type": HTTP_OPTIONS, **http}},
         "circuit_breakers": {"thresholds": [{
@@ -58,14 +94,7 @@ def _cluster(name: str, ports: list[int], policy: dict[str, Any], pool: dict[str
             "base_ejection_time": f"{od['base_ejection_time_s']}s",
             "max_ejection_percent": od["max_ejection_percent"],
         },
-        "health_checks": [{
-            "timeout": _ms(hc["timeout_ms"]),
-            "interval": _ms(hc["interval_ms"]),
-            "unhealthy_threshold": hc["unhealthy_threshold"],
-            "healthy_threshold": hc["healthy_threshold"],
-            "no_traffic_interval": _ms(hc["interval_ms"]),
-            "grpc_health_check": {},
-        }],
+        "health_checks": _health_checks(policy["health_check"]) if checks else [],
         "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
             {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}
             for port in ports
@@ -97,14 +126,18 @@ def _not_found() -> dict[str, Any]:
     return {"match": {"prefix": "/"}, "direct_response": {"status": 404, "body": {"inline_string": body}}}
 
 
-def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, Any]], json: bool) -> dict[str, Any]:
+    """`json`: Envoy's own replies as JSON bodies for REST clients (the edge); the mesh listener's callers speak
+    gRPC only and get plain grpc-status/grpc-message ("no healthy upstream"), which svckit.mesh reads."""
+    hcm: dict[str, Any] = {
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
             "@type": HCM,
             "stat_prefix": name,
             "codec_type": "AUTO",
-            "access_log": [{"name": "envoy.access_loggers.stdout", "typed_config": {"@type": STDOUT_LOG}}],
+            "access_log": [{"name": "envoy.access_loggers.stdout", "typed_config": {
+                "@type": STDOUT_LOG, "log_format": {"text_format_source": {"inline_string": f"{ACCESS_LOG} {name}\n"}},
+            }}],
             "route_config": {"name": name, "virtual_hosts": [{"name": name, "domains": ["*"], "routes": routes}]},
             "http_filters": [
                 *http_filters,
@@ -112,9 +145,12 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
                     "@type": GRPC_STATS, "stats_for_all_methods": True, "enable_upstream_stats": True}},
                 {"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER}},
             ],
-            "local_reply_config": {"mappers": [_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items()]},
         },
     }  # fmt: skip
+    if json:
+        mappers = [_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items()]
+        hcm["typed_config"]["local_reply_config"] = {"mappers": mappers}
+    return hcm
 
 
 # Envoy's own replies (no route, bad JSON, breaker open) carry the gRPC code a service would have sent.
@@ -132,10 +168,21 @@ def _listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "address": address, "filter_chains": [{"filters": [hcm]}]}
 
 
-def render(topology: Topology, ports: Ports, descriptor_set: str, pool: dict[str, int] | None = None) -> dict[str, Any]:
-    """The Envoy bootstrap; `pool` overrides the connection-pool numbers (the circuit-breaker demo)."""
+def _fault(name: str, prefix: str) -> dict[str, Any]:
+    """A delay injected before matching calls reach their service; 0% until set at runtime through the admin:
+    POST /runtime_modify?fault.<name>.delay_percent=100&fault.<name>.delay_ms=2000."""
+    return {"name": f"envoy.filters.http.fault.{name}", "typed_config": {
+        "@type": FAULT,
+        "headers": [{"name": ":path", "string_match": {"prefix": prefix}}],
+        "delay": {"fixed_delay": "0.001s", "percentage": {"numerator": 0, "denominator": "HUNDRED"}},
+        "delay_percent_runtime": f"fault.{name}.delay_percent",
+        "delay_duration_runtime": f"fault.{name}.delay_ms",
+    }}  # fmt: skip
+
+
+def render(topology: Topology, ports: Ports, descriptor_set: str, variant: Variant = Variant()) -> dict[str, Any]:
+    """The Envoy bootstrap; `variant` holds the demos' and tests' changes (pool numbers, no health checks, faults)."""
     policy = topology.policy
-    pool = {**policy["connection_pool"], **(pool or {})}
     services = topology.services.values()
     public = [name for spec in services for name in spec.public]
     edge_routes = [_route(name, spec.name, EDGE_TIMEOUT_S) for spec in services for name in spec.public]
@@ -151,13 +198,26 @@ def render(topology: Topology, ports: Ports, descriptor_set: str, pool: dict[str
     }}  # fmt: skip
     timeout_s = policy["timeout"]["route_ms"] / 1000
     mesh_routes = [_route(name, spec.name, timeout_s, policy["retry"]) for spec in services for name in spec.internal]
-    return {
+    faults = [_fault(name, prefix) for name, prefix in variant.faults.items()]
+    bootstrap: dict[str, Any] = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": ports.admin}}},
         "static_resources": {
             "listeners": [
-                _listener("edge", ports.edge, _hcm("edge", [*edge_routes, _not_found()], [transcoder])),
-                _listener("mesh", ports.mesh, _hcm("mesh", [*mesh_routes, _not_found()], [])),
+                _listener("edge", ports.edge, _hcm("edge", [*edge_routes, _not_found()], [transcoder], json=True)),
+                _listener("mesh", ports.mesh, _hcm("mesh", [*mesh_routes, _not_found()], faults, json=False)),
             ],
-            "clusters": [_cluster(s.name, ports.endpoints[s.name], policy, pool) for s in services],
+            "clusters": [
+                _cluster(s.name, ports.endpoints[s.name], policy, _pool(policy, variant, s.name), variant.health_checks)
+                for s in services
+            ],
         },
     }
+    if faults:
+        bootstrap["layered_runtime"] = {"layers": [{"name": "admin", "admin_layer": {}}]}
+    return bootstrap
+
+
+def _pool(policy: dict[str, Any], variant: Variant, cluster: str) -> dict[str, int]:
+    if variant.pool_clusters is not None and cluster not in variant.pool_clusters:
+        return policy["connection_pool"]
+    return {**policy["connection_pool"], **(variant.pool or {})}

@@ -29,6 +29,9 @@ class MeshConfig:
     database_urls: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     pool: dict[str, int] | None = None  # connection-pool override (the circuit-breaker demo)
+    pool_clusters: tuple[str, ...] | None = None  # the clusters `pool` applies to; None: all
+    health_checks: bool = True  # Envoy's active gRPC health checks (a test turns them off)
+    faults: dict[str, str] = field(default_factory=dict)  # Envoy fault filters: name -> gRPC path prefix
     envoy_concurrency: int = 2
 
     @property
@@ -66,26 +69,25 @@ class MeshConfig:
 
 
 def _program(name: str, command: str, log: Path, priority: int, env: dict[str, str] | None = None, **extra: str) -> str:
-    lines = [
-        f"[program:{name}]",
-        f"command={command}",
-        f"directory={ROOT}",
-        f"priority={priority}",
-        "autorestart=true",
-        "startsecs=1",
-        "startretries=1000",
-        "stopsignal=TERM",
-        "stopwaitsecs=30",
-        "stopasgroup=true",
-        "killasgroup=true",
-        "redirect_stderr=true",
-        f"stdout_logfile={log}",
-        "stdout_logfile_maxbytes=50MB",
-    ]
+    options = {
+        "command": command,
+        "directory": str(ROOT),
+        "priority": str(priority),
+        "autorestart": "true",  # self-healing: a crashed or kill -9'd process is started again at once
+        "startsecs": "1",
+        "startretries": "1000",
+        "stopsignal": "TERM",
+        "stopwaitsecs": "30",  # > drain + grace (svckit.server)
+        "stopasgroup": "true",
+        "killasgroup": "true",
+        "redirect_stderr": "true",
+        "stdout_logfile": str(log),
+        "stdout_logfile_maxbytes": "50MB",
+    }
     if env:
-        lines.append("environment=" + ",".join(f'{k}="{v.replace("%", "%%")}"' for k, v in env.items()))
-    lines += [f"{k}={v}" for k, v in extra.items()]
-    return "\n".join(lines) + "\n"
+        options["environment"] = ",".join(f'{k}="{v.replace("%", "%%")}"' for k, v in env.items())
+    options.update(extra)
+    return "\n".join([f"[program:{name}]", *(f"{k}={v}" for k, v in options.items())]) + "\n"
 
 
 def write(cfg: MeshConfig, announce: bool = False) -> Path:
@@ -93,7 +95,8 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     run, logs = cfg.run_dir, cfg.run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     topo = topology.load()
-    envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), cfg.pool)
+    variant = envoy_config.Variant(cfg.pool, cfg.pool_clusters, cfg.health_checks, cfg.faults)
+    envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), variant)
     (run / "envoy.json").write_text(json.dumps(envoy, indent=1))
     parts = [
         f"[supervisord]\nnodaemon=true\nsilent=true\nlogfile={run}/supervisord.log\npidfile={run}/supervisord.pid\n"
@@ -108,7 +111,8 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
         ),
         _program(
             "envoy",
-            f"{BIN}/envoy -c {run}/envoy.json --disable-hot-restart --concurrency {cfg.envoy_concurrency} -l warn",
+            f"{BIN}/envoy -c {run}/envoy.json --disable-hot-restart --concurrency {cfg.envoy_concurrency} -l warn"
+            " --file-flush-interval-msec 500",  # access log lines show up within half a second
             logs / "envoy.log", PRIORITY["envoy"],
         ),
     ]  # fmt: skip

@@ -28,12 +28,22 @@ def serving(addr: str, service: str = "") -> bool:
         return False
 
 
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+
+
 def _get(url: str) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:
+        with _DIRECT.open(url, timeout=1) as response:
             return response.read().decode()
     except OSError:
         return None
+
+
+def admin_post(admin_port: int, path: str) -> str:
+    """POST to Envoy's admin, e.g. admin_post(9901, "/runtime_modify?key=1")."""
+    request = urllib.request.Request(f"http://127.0.0.1:{admin_port}{path}", data=b"", method="POST")
+    with _DIRECT.open(request, timeout=5) as response:
+        return response.read().decode()
 
 
 def nats_ready(monitor_port: int) -> bool:
@@ -56,3 +66,14 @@ def envoy_healthy(admin_port: int, cluster: str) -> int:
     return envoy_stats(admin_port, f"cluster.{cluster}.membership_healthy").get(
         f"cluster.{cluster}.membership_healthy", 0
     )
+
+
+def envoy_hosts(admin_port: int, cluster: str) -> dict[int, str]:
+    """Each replica port of `cluster` with Envoy's health flags for it: "healthy", "/failed_active_hc", ..."""
+    hosts = {}
+    for line in (_get(f"http://127.0.0.1:{admin_port}/clusters") or "").splitlines():
+        name, _, rest = line.partition("::")
+        if name == cluster and "::health_flags::" in rest:
+            address, _, flags = rest.partition("::health_flags::")
+            hosts[int(address.rpartition(":")[2])] = flags
+    return hosts

@@ -1,0 +1,129 @@
+"""A private mesh on free ports under its own supervisord: for the demos, the benchmark and the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from tools import envoy_config, probes, topology
+from tools.mesh import MeshConfig, wait_ready, write
+
+BIN = Path(sys.executable).parent
+LOOPBACK = "127.0.0.1,localhost"
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct ports that nothing listens on right now."""
+    sockets = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overrides: object) -> MeshConfig:
+    """A MeshConfig on free ports; `overrides` set MeshConfig fields (pool=..., health_checks=False, env=...)."""
+    services = list(topology.load().services)
+    counts = {name: (replicas or {}).get(name, 1) for name in services}
+    ports = free_ports(5 + sum(counts.values()))
+    edge, mesh, admin, nats, monitor, *rest = ports
+    endpoints = {}
+    for name in services:
+        endpoints[name], rest = rest[: counts[name]], rest[counts[name] :]
+    cfg = MeshConfig(
+        data_dir=data_dir,
+        nats_port=nats,
+        monitor_port=monitor,
+        ports=envoy_config.Ports(edge, mesh, admin, endpoints),
+        env={"BNB_DRAIN_SECONDS": "1.0", "BNB_LOG_LEVEL": "INFO"},
+        envoy_concurrency=1,  # deterministic breaker counts
+    )
+    for key, value in overrides.items():
+        if not hasattr(cfg, key):
+            raise TypeError(f"MeshConfig has no field {key!r}")
+        setattr(cfg, key, {**cfg.env, **value} if key == "env" else value)  # type: ignore[dict-item]
+    return cfg
+
+
+@dataclass
+class Mesh:
+    """A running mesh; stop() ends every process it started (supervisord stops its children)."""
+
+    cfg: MeshConfig
+    process: subprocess.Popen
+
+    @classmethod
+    def start(cls, cfg: MeshConfig, timeout_s: float = 90) -> Mesh:
+        conf = write(cfg)
+        env = {**os.environ, "no_proxy": LOOPBACK, "NO_PROXY": LOOPBACK}
+        process = subprocess.Popen([str(BIN / "supervisord"), "-c", str(conf)], env=env)
+        mesh = cls(cfg, process)
+        try:
+            mesh.wait_ready(timeout_s)
+        except BaseException:
+            mesh.stop()
+            raise
+        return mesh
+
+    def __enter__(self) -> Mesh:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        wait_ready(self.cfg, timeout_s)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def ctl(self, *args: str) -> str:
+        """supervisorctl against this mesh, e.g. ctl('stop', 'nats') or ctl('stop', 'svc:room-0'); its output."""
+        command = [str(BIN / "supervisorctl"), "-c", str(self.cfg.run_dir / "supervisord.conf"), *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=90)
+        return result.stdout + result.stderr
+
+    def pid(self, program: str) -> int:
+        return int(self.ctl("pid", program).strip())
+
+    @property
+    def edge(self) -> str:
+        return f"127.0.0.1:{self.cfg.ports.edge}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.edge}"
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(self.edge, options=[("grpc.enable_http_proxy", 0)])
+
+    def stats(self, prefix: str = "") -> dict[str, int]:
+        return probes.envoy_stats(self.cfg.ports.admin, prefix)
+
+    def hosts(self, cluster: str) -> dict[int, str]:
+        """Envoy's health flags per replica port of `cluster` ("healthy" when it routes there)."""
+        return probes.envoy_hosts(self.cfg.ports.admin, cluster)
+
+    def runtime(self, values: dict[str, int]) -> None:
+        """Set Envoy runtime keys, e.g. a fault filter's: runtime({"fault.approve.delay_percent": 100})."""
+        probes.admin_post(self.cfg.ports.admin, "/runtime_modify?" + "&".join(f"{k}={v}" for k, v in values.items()))
+
+    def log(self, program: str) -> str:
+        return (self.cfg.run_dir / "logs" / f"{program}.log").read_text()
