@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-APPROVED, REFUNDED = "approved", "refunded"
+APPROVED, REFUNDED, VOIDED = "approved", "refunded", "voided"
 
 
 class PaymentError(Exception):
@@ -21,6 +21,10 @@ class PaymentNotFound(PaymentError):
 
 class PaymentMismatch(PaymentError):
     """The reservation already has a payment with other terms."""
+
+
+class PaymentVoided(PaymentError):
+    """The reservation was undone before its approval arrived: it must never be charged."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ def approve(payment_id: str, reservation_id: str, guest_id: str, room_id: str, a
     if amount <= 0:
         raise InvalidPayment(f"amount must be positive, got {amount}")
     return Payment(payment_id, reservation_id, guest_id, room_id, amount)
+
+
+def voided(payment_id: str, reservation_id: str) -> Payment:
+    """A tombstone: a refund came before any approval, so a late approval must be refused."""
+    return Payment(payment_id, reservation_id, "", "", 0, VOIDED)
 
 
 def event_of(payment: Payment) -> PaymentApproved | PaymentRefunded:

@@ -30,6 +30,8 @@ def approve_payment(db: Database, reservation_id: str, guest_id: str, room_id: s
     except IntegrityError:
         pass  # a concurrent retry of the same call won the race: answer with its payment
     existing = get_payment_of(db, reservation_id)
+    if existing.status == domain.VOIDED:
+        raise domain.PaymentVoided(f"reservation {reservation_id} was undone before its payment: not charged")
     if not existing.same_terms(guest_id, room_id, amount):
         raise domain.PaymentMismatch(f"reservation {reservation_id} already has a payment with other terms")
     return existing
@@ -43,12 +45,14 @@ def get_payment_of(db: Database, reservation_id: str) -> Payment:
     return found[0]
 
 
-def _refund(uow: UnitOfWork, reservation_id: str) -> Payment:
+def _refund(uow: UnitOfWork, reservation_id: str) -> Payment | None:
+    """Refund once; with no payment yet, leave a tombstone so that a late approval is refused."""
     found = repo.by_reservation(uow.conn, reservation_id)
     if found is None:
-        raise domain.PaymentNotFound(f"no payment for reservation {reservation_id!r}")
+        repo.add(uow.conn, domain.voided(str(uuid.uuid4()), reservation_id))
+        return None
     payment = found[0]
-    if payment.status == domain.REFUNDED:
+    if payment.status != domain.APPROVED:
         return payment
     payment = payment.refunded()
     repo.set_status(uow.conn, payment)
@@ -58,18 +62,24 @@ def _refund(uow: UnitOfWork, reservation_id: str) -> Payment:
 
 
 def refund_payment(db: Database, reservation_id: str) -> Payment:
-    """Refund the reservation's payment; refunding twice refunds once."""
-    with correlated(reservation_id), db.uow() as uow:
-        payment = _refund(uow, reservation_id)
-        uow.commit()
+    """Refund the reservation's payment; refunding twice refunds once. PaymentNotFound: nothing was charged."""
+    for attempt in range(2):
+        try:
+            with correlated(reservation_id), db.uow() as uow:
+                payment = _refund(uow, reservation_id)
+                uow.commit()
+            break
+        except IntegrityError:  # an approval committed between our read and our tombstone: refund it
+            if attempt:
+                raise
+    if payment is None or payment.status == domain.VOIDED:
+        raise domain.PaymentNotFound(f"no payment for reservation {reservation_id!r}: nothing charged")
     return payment
 
 
 def on_reservation_cancelled(uow: UnitOfWork, event: object, _envelope: object) -> None:
-    try:
-        _refund(uow, event.reservation_id)  # type: ignore[attr-defined]
-    except domain.PaymentNotFound:
-        logger.warning("cancelled reservation %s has no payment", event.reservation_id)  # type: ignore[attr-defined]
+    if _refund(uow, event.reservation_id) is None:  # type: ignore[attr-defined]
+        logger.warning("cancelled reservation %s had no payment", event.reservation_id)  # type: ignore[attr-defined]
 
 
 def get_payment(db: Database, payment_id: str) -> tuple[Payment, str]:

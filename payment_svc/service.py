@@ -18,6 +18,7 @@ ERRORS = {
     BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
     domain.PaymentNotFound: grpc.StatusCode.NOT_FOUND,
     domain.PaymentMismatch: grpc.StatusCode.ALREADY_EXISTS,
+    domain.PaymentVoided: grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 

@@ -18,6 +18,8 @@ from svckit.logs import correlated
 
 logger = logging.getLogger(__name__)
 COMPENSATION_S = 3.0  # its own budget: undoing must not die with the caller's deadline
+# After these a call's effect is unknown (its reply was lost): undo it anyway, which is idempotent.
+UNCERTAIN = (domain.DependencyUnavailable, domain.DependencyTimeout)
 
 
 @dataclass(frozen=True)
@@ -74,15 +76,15 @@ async def request_reservation(
     r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today)
     with correlated(r.reservation_id):
         created = await asyncio.to_thread(_begin, saga.db, r, saga.max_per_guest)
-        held = paying = False
+        paying = False
         try:
             hold = await saga.rooms.hold(r, deadline)
-            held = True
             amount = domain.price(r, hold.price_per_night)
-            paying = True  # from here a lost reply may hide an approval: the undo refunds, idempotently
+            paying = True
             payment_id = await saga.payments.approve(r, amount, deadline)
-        except BaseException:
-            await asyncio.shield(_undo(saga, r, held, paying))
+        except BaseException as exc:
+            uncertain = isinstance(exc, UNCERTAIN) or not isinstance(exc, domain.ReservationError)
+            await asyncio.shield(_undo(saga, r, held=paying or uncertain, paid=paying and uncertain))
             raise
         r = domain.approve(r, hold.host_id, payment_id, amount)
         await asyncio.to_thread(_finish, saga.db, r)
@@ -90,16 +92,17 @@ async def request_reservation(
         return r, created
 
 
-async def _undo(saga: Saga, r: Reservation, held: bool, paid: bool = False) -> None:
-    """Compensate; if a dependency cannot be reached, the pending row stays for recover_stale."""
+async def _undo(saga: Saga, r: Reservation, held: bool, paid: bool) -> None:
+    """Undo each step on its own (both idempotent); what cannot be undone now stays for recover_stale."""
     deadline = saga.deadline(COMPENSATION_S)
-    try:
-        if paid:
-            await saga.payments.refund(r.reservation_id, deadline)
-        if held:
-            await saga.rooms.release(r.reservation_id, deadline)
-    except Exception as exc:
-        logger.warning("could not undo %s now (%s); recovery will retry", r.reservation_id, exc)
+    steps = []
+    if paid:
+        steps.append(saga.payments.refund(r.reservation_id, deadline))
+    if held:
+        steps.append(saga.rooms.release(r.reservation_id, deadline))
+    failed = [e for e in await asyncio.gather(*steps, return_exceptions=True) if isinstance(e, BaseException)]
+    if failed:
+        logger.warning("could not undo %s now (%s); recovery will retry", r.reservation_id, failed[0])
         return
     await asyncio.to_thread(_forget, saga.db, r.reservation_id)
 

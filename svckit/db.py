@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,6 +103,9 @@ class Database:
             else create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         )
         self.on_commit: list[Callable[[], None]] = []
+        # SQLite has one writer at a time; queueing this process's writers on a lock hands over at once,
+        # where SQLite's busy handler would have them sleep and poll.
+        self.writer_lock = threading.Lock() if url.startswith("sqlite") else None
 
     def create(self, *metadatas: MetaData) -> None:
         """Create the service's tables and the plumbing tables if they are missing."""
@@ -129,9 +133,14 @@ class UnitOfWork:
         self.emitted = 0
 
     def __enter__(self) -> UnitOfWork:
-        self._cm = self.db.engine.connect().execution_options(writer=True)
-        self.conn: Connection = self._cm
-        self._tx = self.conn.begin()
+        if self.db.writer_lock:
+            self.db.writer_lock.acquire()
+        try:
+            self.conn: Connection = self.db.engine.connect().execution_options(writer=True)
+            self._tx = self.conn.begin()
+        except BaseException:
+            self._unlock()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -140,6 +149,11 @@ class UnitOfWork:
                 self._tx.rollback()
         finally:
             self.conn.close()
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self.db.writer_lock:
+            self.db.writer_lock.release()
 
     def lock(self, key: str) -> None:
         """Serialize transactions on `key` (e.g. one guest) across processes."""

@@ -125,7 +125,6 @@ def test_payment_down_fails_fast_reads_go_on_and_nothing_stays(faulty: Mesh, htt
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=True, reason="needs the _undo change in reservation_svc/handlers.py (issue 4 report)")
 def test_payment_down_releases_the_room_hold_at_once(faulty: Mesh, http: httpx.Client) -> None:
     room_id, stay = new_room(http), ("2045-04-01", "2045-04-03")
     with payment_down(faulty, "stopped"):

@@ -47,3 +47,11 @@ def test_cancellation_refunds_once(db: Database) -> None:
     assert payment.status == "refunded"
     with pytest.raises(domain.PaymentNotFound):
         handlers.refund_payment(db, "r-unknown")
+
+
+def test_an_approval_arriving_after_its_refund_is_refused(db: Database) -> None:
+    with pytest.raises(domain.PaymentNotFound):
+        handlers.refund_payment(db, "r-late")  # the saga gave up before the approval was processed
+    with pytest.raises(domain.PaymentVoided):
+        handlers.approve_payment(db, "r-late", "g1", "room-1", 300)
+    assert handlers.list_payments(db, "g1", "", 10, 0) == []

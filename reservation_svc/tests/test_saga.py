@@ -147,3 +147,27 @@ def test_recovery_must_wait_longer_than_any_saga() -> None:
     with pytest.raises(SettingsError, match="BNB_RECOVER_AFTER_SECONDS"):
         ReservationSettings.from_env({"BNB_SAGA_DEADLINE_SECONDS": "5", "BNB_RECOVER_AFTER_SECONDS": "6"})
     assert ReservationSettings.from_env({}).recover_after_s == 30
+
+
+def test_a_lost_hold_reply_is_released_but_a_refused_hold_is_not(db: Database) -> None:
+    lost = FakeRooms(fail=domain.DependencyTimeout("room did not answer in time"))
+    with pytest.raises(domain.DependencyTimeout):
+        request(Saga(db, lost, FakePayments(), 10, Deadline))
+    assert len(lost.released) == 1  # the hold may exist: releasing is idempotent
+    refused = FakeRooms(fail=domain.RoomNotFound("no such room"))
+    with pytest.raises(domain.RoomNotFound):
+        request(Saga(db, refused, FakePayments(), 10, Deadline))
+    assert refused.released == [] and rows(db) == []
+
+
+def test_a_release_still_happens_when_the_refund_cannot(db: Database) -> None:
+    class DownPayments(FakePayments):
+        async def refund(self, reservation_id: str, deadline: object) -> None:
+            raise domain.DependencyUnavailable("payment is unavailable")
+
+    rooms = FakeRooms()
+    payments = DownPayments(fail=domain.DependencyUnavailable("payment is unavailable"))
+    with pytest.raises(domain.DependencyUnavailable):
+        request(Saga(db, rooms, payments, 10, Deadline))
+    assert rooms.held == set()  # the room is free at once
+    assert [r.status for r in rows(db)] == ["pending"]  # the refund is left to recovery
