@@ -25,7 +25,7 @@ RETRY_DELAY_S = 1.0
 class RetryLater(Exception):
     """A handler's precondition is not met yet (an event overtook another): redeliver soon, quietly."""
 
-    delay_s = 0.05
+    delay_s = 0.01
 
 
 @dataclass(frozen=True)

@@ -40,17 +40,28 @@ class MeshConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MeshConfig:
-        """The ports of envoy/mesh.toml; BNB_DATA_DIR and <SERVICE>_REPLICAS from the environment."""
+        """envoy/mesh.toml's ports, each overridable (BNB_EDGE_PORT, ROOM_PORT, ...); BNB_DATA_DIR; ROOM_REPLICAS..."""
         topo = topology.load()
+
+        def port(name: str, default: int) -> int:
+            return int(environ.get(name, default))
+
         endpoints = {}
         for name, spec in topo.services.items():
-            replicas = int(environ.get(f"{name.upper()}_REPLICAS", "1"))
-            endpoints[name] = [spec.port + 100 * i for i in range(replicas)]
+            base, replicas = port(f"{name.upper()}_PORT", spec.port), port(f"{name.upper()}_REPLICAS", 1)
+            endpoints[name] = [base + 100 * i for i in range(replicas)]
+        edge = envoy_config.Ports(
+            port("BNB_EDGE_PORT", topo.edge_port),
+            port("BNB_MESH_PORT", topo.mesh_port),
+            port("BNB_ADMIN_PORT", topo.admin_port),
+            endpoints,
+        )
+        nats = port("BNB_NATS_PORT", topo.nats_port)
         return cls(
             data_dir=Path(environ.get("BNB_DATA_DIR", ROOT / ".data")).resolve(),
-            nats_port=topo.nats_port,
-            monitor_port=topo.nats_port + 4000,
-            ports=envoy_config.Ports(topo.edge_port, topo.mesh_port, topo.admin_port, endpoints),
+            nats_port=nats,
+            monitor_port=port("BNB_NATS_MONITOR_PORT", nats + 4000),
+            ports=edge,
             env={k: v for k, v in environ.items() if k == "MAX_RESERVATIONS_PER_GUEST"},
         )
 
