@@ -16,6 +16,7 @@ from bnb.payment.v1 import payment_pb2, payment_pb2_grpc
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import room_pb2, room_pb2_grpc
 from bnb.view.v1 import view_pb2, view_pb2_grpc
+from tests.events_helpers import eventually
 from tests.harness import Mesh
 
 pytestmark = pytest.mark.integration
@@ -97,6 +98,16 @@ def test_grpcurl_calls_public_rpcs(mesh: Mesh) -> None:
     body = {"room_id": room["roomId"], "guest_id": guest, "check_in": "2036-01-01", "check_out": "2036-01-02"}
     reservation = json.loads(grpcurl(mesh, "bnb.reservation.v1.ReservationService/RequestReservation", data=body))
     assert reservation["status"] == "approved"
+    with mesh.channel() as channel:  # the view is built from events: wait for the room to reach it
+        views = view_pb2_grpc.RoomViewServiceStub(channel)
+
+        def in_view() -> bool:
+            try:
+                return bool(views.GetRoomView(view_pb2.GetRoomViewRequest(room_id=room["roomId"])).room_id)
+            except grpc.RpcError:
+                return False
+
+        eventually(in_view)
     for method, request in [
         ("bnb.reservation.v1.ReservationService/GetReservation", {"reservation_id": reservation["reservationId"]}),
         ("bnb.reservation.v1.ReservationService/ListReservations", {"guest_id": guest}),
@@ -107,6 +118,7 @@ def test_grpcurl_calls_public_rpcs(mesh: Mesh) -> None:
         ("bnb.room.v1.RoomService/ListReviews", {"room_id": room["roomId"]}),
         ("bnb.message.v1.MessageService/ListMessages", {"guest_id": guest}),
         ("bnb.view.v1.RoomViewService/ListRoomViews", {}),
+        ("bnb.view.v1.RoomViewService/GetRoomView", {"room_id": room["roomId"]}),
         ("bnb.reservation.v1.ReservationService/CancelReservation",
          {"reservation_id": reservation["reservationId"], "guest_id": guest}),
     ]:  # fmt: skip
