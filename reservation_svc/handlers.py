@@ -119,15 +119,17 @@ async def recover_stale(saga: Saga, older_than_s: float) -> int:
     return len(stale)
 
 
-def cancel_reservation(db: Database, reservation_id: str, guest_id: str) -> Reservation:
+def cancel_reservation(db: Database, reservation_id: str, guest_id: str) -> tuple[Reservation, str]:
     with correlated(reservation_id), db.uow() as uow:
-        r = _get(uow.conn, reservation_id)
-        r = domain.cancel(r, guest_id)
+        found = repo.get(uow.conn, reservation_id)
+        if found is None:
+            raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
+        r, created = domain.cancel(found[0], guest_id), found[1]
         repo.save(uow.conn, r)
         uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
         uow.commit()
         logger.info("reservation %s cancelled", reservation_id)
-    return r
+    return r, created
 
 
 def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> None:
@@ -140,13 +142,6 @@ def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> No
     if (r := domain.confirm(found[0])) is not None:
         repo.save(uow.conn, r)
         uow.emit(domain.confirmed(r), aggregate_id=r.reservation_id)
-
-
-def _get(conn: object, reservation_id: str) -> Reservation:
-    found = repo.get(conn, reservation_id)  # type: ignore[arg-type]
-    if found is None:
-        raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
-    return found[0]
 
 
 def get_reservation(db: Database, reservation_id: str) -> tuple[Reservation, str]:

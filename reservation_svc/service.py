@@ -76,5 +76,6 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
         self, request: reservation_pb2.CancelReservationRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
         guest_id = resolve_caller(context, request.guest_id, "guest_id")
-        r = await asyncio.to_thread(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest_id)
-        return reply(r)
+        return reply(
+            *await asyncio.to_thread(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest_id)
+        )

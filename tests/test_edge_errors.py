@@ -101,7 +101,8 @@ def test_cancel_rules(http: httpx.Client) -> None:
     reservation = http.post("/reservations", json=body).json()
     path = f"/reservations/{reservation['reservation_id']}:cancel"
     assert_error(http.post(path, json={"guest_id": "someone-else"}), 403, PERMISSION_DENIED, "not guest")
-    assert http.post(path, json={"guest_id": guest}).json()["status"] == "cancelled"
+    cancelled = http.post(path, json={"guest_id": guest}).json()
+    assert cancelled["status"] == "cancelled" and cancelled["created_at"] == reservation["created_at"] != ""
     assert_error(http.post(path, json={"guest_id": guest}), 400, FAILED_PRECONDITION, "already cancelled")
     assert_error(http.post(f"/reservations/{uuid.uuid4()}:cancel", json={"guest_id": guest}), 404, NOT_FOUND, "")
 

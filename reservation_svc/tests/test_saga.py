@@ -134,7 +134,7 @@ def test_payment_event_confirms_and_cancellation_is_final(db: Database) -> None:
         handlers.on_payment_approved(uow, event, None)
         uow.commit()
     assert handlers.get_reservation(db, r.reservation_id)[0].status == "confirmed"
-    assert handlers.cancel_reservation(db, r.reservation_id, "g1").status == "cancelled"
+    assert handlers.cancel_reservation(db, r.reservation_id, "g1")[0].status == "cancelled"
     with pytest.raises(domain.NotCancellable, match="already cancelled"):
         handlers.cancel_reservation(db, r.reservation_id, "g1")
     assert events(db)[-2:] == ["bnb.reservation.ReservationConfirmed.v1", "bnb.reservation.ReservationCancelled.v1"]
