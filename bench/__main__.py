@@ -40,17 +40,22 @@ LIMITS = {
     "saga_p50_ms": 400,
     "saga_p99_ms": 1900,
     "lag_median_ms": 120,
-    "lag_worst_ms": 400,  # one sample of 300: more room
+    "lag_p99_ms": 300,  # the worst single sample of 300 is printed, not judged: one GC pause decides it
     "backlog_s": 35,  # consumers fall behind sustained sagas: the view catches up this long after the load
 }
 
 
+def _p(ms: list[float], q: float) -> float:
+    """The q-quantile of sorted samples; infinity when there are none."""
+    return ms[min(int(q * len(ms)), len(ms) - 1)] if ms else float("inf")
+
+
 def _lag_line(lags: workloads.Lags, concurrency: int) -> str:
     ms = sorted(1000 * s for s in lags.seconds)
-    p90 = ms[int(0.9 * len(ms))] if ms else 0.0
     return (
         f"event lag, {len(ms)} reservations at c={concurrency} (reply -> room view shows it confirmed and reserved):"
-        f" median {load.median(ms):.1f} ms, p90 {p90:.1f} ms, worst {max(ms, default=0):.1f} ms,"
+        f" median {load.median(ms):.1f} ms, p90 {_p(ms, 0.9):.1f} ms, p99 {_p(ms, 0.99):.1f} ms,"
+        f" worst {max(ms, default=0):.1f} ms,"
         f" never seen {lags.missing}"
     )
 
@@ -75,7 +80,7 @@ def main() -> None:
     shutil.rmtree(base, ignore_errors=True)
     with Mesh.start(mesh_config(base, envoy_concurrency=2, env={"BNB_DRAIN_SECONDS": "0"})) as mesh:
         lags, sagas, backlog_s = asyncio.run(_measure(mesh, args))
-    ms = [1000 * s for s in lags.seconds]
+    ms = sorted(1000 * s for s in lags.seconds)
     print(load.table(f"{args.sagas} reservations through the edge (gRPC), c={args.concurrency}", [sagas]))
     print(_lag_line(lags, args.lag_concurrency))
     print(f"event backlog after the sagas: every consumer idle {backlog_s:.1f} s after the last reply")
@@ -85,7 +90,7 @@ def main() -> None:
         Target("saga latency p99", sagas.percentile(0.99), LIMITS["saga_p99_ms"], "ms"),
         Target("saga failures", sagas.failed, 0, "calls"),
         Target("event lag median (quiet mesh)", load.median(ms), LIMITS["lag_median_ms"], "ms"),
-        Target("event lag worst (quiet mesh)", max(ms, default=float("inf")), LIMITS["lag_worst_ms"], "ms"),
+        Target("event lag p99 (quiet mesh)", _p(ms, 0.99), LIMITS["lag_p99_ms"], "ms"),
         Target("events never seen in the view", lags.missing, 0, "events"),
         Target("event backlog after the sagas", backlog_s, LIMITS["backlog_s"], "s"),
     ]
