@@ -82,19 +82,27 @@ def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int)
     return "done"
 
 
-async def _process(db: Database, sub: Subscription, msg: Msg) -> None:
+def _handle_all(db: Database, sub: Subscription, msgs: list[Msg]) -> list[str | Exception]:
+    """Each message in its own transaction, in order, on one worker thread: an outcome or the fault per message."""
+    outcomes: list[str | Exception] = []
+    for msg in msgs:
+        try:
+            outcomes.append(handle(db, sub, msg.data, msg.subject, msg.metadata.sequence.stream))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+async def _settle(sub: Subscription, msg: Msg, outcome: str | Exception) -> None:
+    """Ack what was committed, redeliver what failed for now, terminate what can never be decoded."""
     seq = msg.metadata.sequence.stream
-    try:
-        outcome = await asyncio.to_thread(handle, db, sub, msg.data, msg.subject, seq)
-    except RetryLater as exc:
-        logger.debug("%s: %s; redelivering", sub.durable, exc)
-        await msg.nak(delay=exc.delay_s)
-        return
-    except Exception:
-        logger.exception("%s: handling message %s failed; redelivering", sub.durable, seq)
+    if isinstance(outcome, RetryLater):
+        logger.debug("%s: %s; redelivering", sub.durable, outcome)
+        await msg.nak(delay=outcome.delay_s)
+    elif isinstance(outcome, Exception):
+        logger.error("%s: handling message %s failed; redelivering", sub.durable, seq, exc_info=outcome)
         await msg.nak(delay=RETRY_DELAY_S)
-        return
-    if outcome == "dead":
+    elif outcome == "dead":
         logger.error("%s: message %s cannot be decoded; dead-lettered", sub.durable, seq)
         await msg.term()
     else:
@@ -115,8 +123,9 @@ async def consume(js: JetStreamContext, db: Database, sub: Subscription, batch: 
             logger.warning("%s: fetch failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
             continue
-        for msg in msgs:
-            await _process(db, sub, msg)
+        outcomes = await asyncio.to_thread(_handle_all, db, sub, msgs)
+        for msg, outcome in zip(msgs, outcomes, strict=True):
+            await _settle(sub, msg, outcome)
 
 
 async def _bind_consumer(js: JetStreamContext, stream: str, sub: Subscription) -> None:
