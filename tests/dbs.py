@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -12,6 +13,22 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 POSTGRES_ENV = "BNB_TEST_POSTGRES_URL"  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@functools.cache
+def postgres_url() -> str | None:
+    """BNB_TEST_POSTGRES_URL, else the local server if one answers there; None when there is none."""
+    if url := os.environ.get(POSTGRES_ENV):
+        return url
+    try:
+        engine = create_engine(LOCAL_POSTGRES, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:
+        return None
+    return LOCAL_POSTGRES
 
 
 def kinds() -> list[str]:
@@ -24,7 +41,8 @@ def database_url(kind: str, tmp_path: Path, name: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path}/{name}.db"
         return
-    admin_url = os.environ[POSTGRES_ENV]
+    admin_url = postgres_url()
+    assert admin_url, f"no PostgreSQL: set {POSTGRES_ENV}"
     db_name = f"bnb_{name}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

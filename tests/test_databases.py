@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,15 +19,15 @@ from room_svc import domain as room_domain
 from room_svc import handlers as rooms
 from room_svc import repository as room_repo
 from svckit.db import Database, outbox
-from tests.dbs import POSTGRES_ENV, database_url, kinds
+from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(params=kinds())
 def make_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str, object], Database]]:
-    if request.param == "postgres" and not os.environ.get(POSTGRES_ENV):
-        pytest.skip(f"{POSTGRES_ENV} is not set (.ci/run sets it)")
+    if request.param == "postgres" and postgres_url() is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
     opened: list[tuple[Database, object]] = []
 
     def make(producer: str, metadata: object) -> Database:
