@@ -7,6 +7,7 @@ from typing import Any
 from svckit.server import STOP_GRACE_S
 from tests.istio_manifests import GATEWAY_SA, ROOT, host, principal
 from tools import envoy_config, topology
+from tools.envoy_config import EDGE_TIMEOUT_S
 
 TOPO = topology.load()
 DESCRIPTOR_SET = ROOT / "envoy" / "bnb.pb"
@@ -104,6 +105,12 @@ def internal_route(prefix: str) -> dict[str, Any]:
             "retryOn": retry["retry_on"],
         },
     }
+
+
+def edge_route_retries() -> dict[str, Any]:
+    """A public route's retries, as mesh.toml says: only where the request never reached a service."""
+    retry = TOPO.policy["edge_retry"]
+    return {"attempts": retry["attempts"], "perTryTimeout": f"{EDGE_TIMEOUT_S:g}s", "retryOn": retry["retry_on"]}
 
 
 def route_from_envoy(action: dict[str, Any]) -> dict[str, Any]:

@@ -95,9 +95,14 @@ def test_routes_time_out_and_retry_as_the_local_envoy_listener_does(listener: st
         [target] = route["route"]
         ours = {"destination": target["destination"], "timeout": route.get("timeout"), "retries": route["retries"]}
         assert ours == x.route_from_envoy(local[prefix])
-        internal = prefix.strip("/") in {name for s in x.TOPO.services.values() for name in s.internal}
-        expected = x.internal_route(prefix) if internal else {**ours, "retries": {"attempts": 0}}
-        assert ours == expected, "mesh.toml's timeout and retries on internal (idempotent) routes; no retry elsewhere"
+        name = prefix.strip("/")
+        if name in {n for s in x.TOPO.services.values() for n in s.internal}:
+            expected = x.internal_route(prefix)
+        elif name in {n for s in x.TOPO.services.values() for n in s.public}:
+            expected = {**ours, "retries": x.edge_route_retries()}
+        else:
+            expected = {**ours, "retries": {"attempts": 0}}
+        assert ours == expected, "mesh.toml's retries: idempotent internal routes, safe failures at the edge, else none"
 
 
 def test_the_mesh_address_is_one_service_routing_to_the_internal_services() -> None:

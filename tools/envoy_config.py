@@ -185,7 +185,8 @@ def render(topology: Topology, ports: Ports, descriptor_set: str, variant: Varia
     policy = topology.policy
     services = topology.services.values()
     public = [name for spec in services for name in spec.public]
-    edge_routes = [_route(name, spec.name, EDGE_TIMEOUT_S) for spec in services for name in spec.public]
+    edge_retry = {**policy["edge_retry"], "per_try_timeout_ms": EDGE_TIMEOUT_S * 1000}
+    edge_routes = [_route(name, spec.name, EDGE_TIMEOUT_S, edge_retry) for spec in services for name in spec.public]
     reflector = next(spec.name for spec in services if spec.reflection)
     edge_routes.append({"match": {"prefix": "/grpc.reflection."}, "route": {"cluster": reflector}})
     transcoder = {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {
