@@ -6,8 +6,11 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from sqlalchemy import Connection
 
 from reservation_svc import domain
 from reservation_svc import repository as repo
@@ -44,7 +47,7 @@ class Saga:
     rooms: Rooms
     payments: Payments
     max_per_guest: int
-    deadline: type  # builds a Deadline from seconds (svckit.mesh.Deadline)
+    deadline: Callable[[float], object]  # a deadline that many seconds from now (svckit.mesh.Deadline)
 
 
 def _begin(db: Database, r: Reservation, max_per_guest: int) -> str:
@@ -121,10 +124,8 @@ async def recover_stale(saga: Saga, older_than_s: float) -> int:
 
 def cancel_reservation(db: Database, reservation_id: str, guest_id: str) -> tuple[Reservation, str]:
     with correlated(reservation_id), db.uow() as uow:
-        found = repo.get(uow.conn, reservation_id)
-        if found is None:
-            raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
-        r, created = domain.cancel(found[0], guest_id), found[1]
+        found, created = _find(uow.conn, reservation_id)
+        r = domain.cancel(found, guest_id)
         repo.save(uow.conn, r)
         uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
         uow.commit()
@@ -144,12 +145,16 @@ def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> No
         uow.emit(domain.confirmed(r), aggregate_id=r.reservation_id)
 
 
-def get_reservation(db: Database, reservation_id: str) -> tuple[Reservation, str]:
-    with db.read() as conn:
-        found = repo.get(conn, reservation_id)
+def _find(conn: Connection, reservation_id: str) -> tuple[Reservation, str]:
+    found = repo.get(conn, reservation_id)
     if found is None:
         raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
     return found
+
+
+def get_reservation(db: Database, reservation_id: str) -> tuple[Reservation, str]:
+    with db.read() as conn:
+        return _find(conn, reservation_id)
 
 
 def list_reservations(db: Database, guest_id: str, limit: int, offset: int) -> list[tuple[Reservation, str]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 
+from sqlalchemy import Connection
+
 from room_svc import domain
 from room_svc import repository as repo
 from room_svc.domain import Hold, Review, Room
@@ -27,11 +29,15 @@ def register_room(db: Database, host_id: str, description: str, price_per_night:
     return room, created
 
 
-def _room(conn: object, room_id: str) -> Room:
-    found = repo.get_room(conn, room_id)  # type: ignore[arg-type]
+def _find(conn: Connection, room_id: str) -> tuple[Room, str]:
+    found = repo.get_room(conn, room_id)
     if found is None:
         raise domain.RoomNotFound(f"room {room_id!r} not found")
-    return found[0]
+    return found
+
+
+def _room(conn: Connection, room_id: str) -> Room:
+    return _find(conn, room_id)[0]
 
 
 def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: str) -> tuple[Review, str]:
@@ -82,13 +88,20 @@ def _release(uow: UnitOfWork, reservation_id: str) -> Hold:
         raise domain.HoldNotFound(f"no hold for reservation {reservation_id!r}")
     if hold.status == domain.RELEASED:
         return hold
-    repo.set_hold_status(uow.conn, reservation_id, domain.RELEASED)
     repo.free_nights(uow.conn, reservation_id)
-    status = repo.refresh_status(uow.conn, hold.room_id, domain.room_status)
-    room = _room(uow.conn, hold.room_id)
-    uow.emit(domain.RoomReleased(hold.room_id, reservation_id, status, room.host_id), aggregate_id=hold.room_id)
+    status = _move_hold(uow, hold, domain.RELEASED, domain.RoomReleased)
     logger.info("room %s released by %s, now %s", hold.room_id, reservation_id, status)
     return Hold(**{**hold.__dict__, "status": domain.RELEASED})
+
+
+def _move_hold(uow: UnitOfWork, hold: Hold, status: str, event: type) -> str:
+    """Give the hold a new status, recompute the room's, and tell the others; returns the room's status."""
+    repo.set_hold_status(uow.conn, hold.reservation_id, status)
+    room_status = domain.room_status(repo.reserved_holds(uow.conn, hold.room_id))
+    repo.set_room_status(uow.conn, hold.room_id, room_status)
+    host_id = _room(uow.conn, hold.room_id).host_id
+    uow.emit(event(hold.room_id, hold.reservation_id, room_status, host_id), aggregate_id=hold.room_id)
+    return room_status
 
 
 def on_reservation_confirmed(uow: UnitOfWork, event: object, _envelope: object) -> None:
@@ -97,10 +110,7 @@ def on_reservation_confirmed(uow: UnitOfWork, event: object, _envelope: object) 
     if hold is None or hold.status != domain.HELD:
         logger.info("reservation %s confirmed, but its hold is %s", reservation_id, hold and hold.status)
         return
-    repo.set_hold_status(uow.conn, reservation_id, domain.HOLD_RESERVED)
-    status = repo.refresh_status(uow.conn, hold.room_id, domain.room_status)
-    room = _room(uow.conn, hold.room_id)
-    uow.emit(domain.RoomReserved(hold.room_id, reservation_id, status, room.host_id), aggregate_id=hold.room_id)
+    _move_hold(uow, hold, domain.HOLD_RESERVED, domain.RoomReserved)
 
 
 def on_payment_refunded(uow: UnitOfWork, event: object, _envelope: object) -> None:
@@ -112,10 +122,7 @@ def on_payment_refunded(uow: UnitOfWork, event: object, _envelope: object) -> No
 
 def get_room(db: Database, room_id: str) -> tuple[Room, str]:
     with db.read() as conn:
-        found = repo.get_room(conn, room_id)
-    if found is None:
-        raise domain.RoomNotFound(f"room {room_id!r} not found")
-    return found
+        return _find(conn, room_id)
 
 
 def list_rooms(db: Database, limit: int, offset: int, host_id: str) -> list[tuple[Room, str]]:

@@ -135,11 +135,10 @@ def free_nights(conn: Connection, reservation_id: str) -> None:
     conn.execute(room_nights.delete().where(room_nights.c.reservation_id == reservation_id))
 
 
-def refresh_status(conn: Connection, room_id: str, status_of: callable) -> str:
-    """Recompute the room's status from its reserved holds and store it."""
-    reserved = conn.execute(
-        select(func.count()).select_from(holds).where(holds.c.room_id == room_id, holds.c.status == HOLD_RESERVED)
-    ).scalar_one()
-    status = status_of(reserved)
+def reserved_holds(conn: Connection, room_id: str) -> int:
+    query = select(func.count()).select_from(holds).where(holds.c.room_id == room_id, holds.c.status == HOLD_RESERVED)
+    return conn.execute(query).scalar_one()
+
+
+def set_room_status(conn: Connection, room_id: str, status: str) -> None:
     conn.execute(rooms.update().where(rooms.c.room_id == room_id).values(status=status))
-    return status

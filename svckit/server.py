@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -50,7 +51,7 @@ class App:
 
 def public_pool(path: str) -> tuple[descriptor_pool.DescriptorPool, list[str]]:
     """A pool holding only the public descriptor set, and the services it names."""
-    fds = descriptor_pb2.FileDescriptorSet.FromString(open(path, "rb").read())
+    fds = descriptor_pb2.FileDescriptorSet.FromString(Path(path).read_bytes())
     pool = descriptor_pool.DescriptorPool()
     names = []
     for file in fds.file:

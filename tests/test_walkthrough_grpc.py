@@ -108,18 +108,22 @@ def test_grpcurl_calls_public_rpcs(mesh: Mesh) -> None:
                 return False
 
         eventually(in_view)
-    for method, request in [
-        ("bnb.reservation.v1.ReservationService/GetReservation", {"reservation_id": reservation["reservationId"]}),
-        ("bnb.reservation.v1.ReservationService/ListReservations", {"guest_id": guest}),
-        ("bnb.payment.v1.PaymentService/GetPayment", {"payment_id": reservation["paymentId"]}),
-        ("bnb.payment.v1.PaymentService/ListPayments", {"guest_id": guest}),
-        ("bnb.room.v1.RoomService/ListRooms", {"host_id": "h9"}),
-        ("bnb.room.v1.RoomService/CreateReview", {"room_id": room["roomId"], "guest_id": guest, "rating": 4}),
-        ("bnb.room.v1.RoomService/ListReviews", {"room_id": room["roomId"]}),
-        ("bnb.message.v1.MessageService/ListMessages", {"guest_id": guest}),
-        ("bnb.view.v1.RoomViewService/ListRoomViews", {}),
-        ("bnb.view.v1.RoomViewService/GetRoomView", {"room_id": room["roomId"]}),
+    for method, request, field in [
+        ("bnb.reservation.v1.ReservationService/GetReservation", {"reservation_id": reservation["reservationId"]},
+         "reservationId"),
+        ("bnb.reservation.v1.ReservationService/ListReservations", {"guest_id": guest}, "reservations"),
+        ("bnb.payment.v1.PaymentService/GetPayment", {"payment_id": reservation["paymentId"]}, "paymentId"),
+        ("bnb.payment.v1.PaymentService/ListPayments", {"guest_id": guest}, "payments"),
+        ("bnb.room.v1.RoomService/ListRooms", {"host_id": "h9"}, "rooms"),
+        ("bnb.room.v1.RoomService/CreateReview", {"room_id": room["roomId"], "guest_id": guest, "rating": 4},
+         "reviewId"),
+        ("bnb.room.v1.RoomService/ListReviews", {"room_id": room["roomId"]}, "reviews"),
+        ("bnb.view.v1.RoomViewService/ListRoomViews", {}, "roomViews"),
+        ("bnb.view.v1.RoomViewService/GetRoomView", {"room_id": room["roomId"]}, "roomId"),
         ("bnb.reservation.v1.ReservationService/CancelReservation",
-         {"reservation_id": reservation["reservationId"], "guest_id": guest}),
+         {"reservation_id": reservation["reservationId"], "guest_id": guest}, "status"),
     ]:  # fmt: skip
-        assert json.loads(grpcurl(mesh, method, data=request)) is not None
+        assert field in json.loads(grpcurl(mesh, method, data=request)), method
+    # Notifications arrive by events; an empty list is an empty JSON object, so wait for one.
+    eventually(lambda: "messages" in json.loads(grpcurl(mesh, "bnb.message.v1.MessageService/ListMessages",
+                                                        data={"guest_id": guest})))  # fmt: skip
