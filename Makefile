@@ -62,6 +62,6 @@ demo-rollout: $(STAMP)  ## availability under load during a rollout, with and wi
 demo-self-healing: $(STAMP)  ## kill -9 a replica under load: availability and time to recover
 	$(BIN)/python -m tools.demo_self_healing
 
-bench: $(STAMP)  ## saga throughput and latency, event lag; fails when a target is missed
-	$(BIN)/python -m bench
+bench: $(STAMP)  ## the ceiling, then the mesh against issue 8's targets (fails on a miss); DB=postgres: figures only
+	$(BIN)/python -m bench $(if $(DB),--db $(DB))
 # --- end resilience ---

@@ -1,4 +1,4 @@
-"""The measured workloads: reservations through the edge, and how long their events take to reach the view."""
+"""The measured workloads: reservations through the edge, how long their events take to reach the view, the backlog."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import grpc
 import nats
+from nats.js import JetStreamContext
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import room_pb2, room_pb2_grpc
@@ -19,6 +22,9 @@ from tools import load
 FIRST_NIGHT = dt.date(2050, 1, 1)
 VIEW_TIMEOUT_S = 30.0
 POLL_S = 0.005
+DRAIN_POLL_S = 0.02
+SETTLE_S = 0.2
+Ready = Callable[[], Awaitable[object]] | None
 
 
 @dataclass
@@ -27,6 +33,12 @@ class Lags:
 
     seconds: list[float] = field(default_factory=list)
     missing: int = 0  # never seen within VIEW_TIMEOUT_S
+    failures: Counter[str] = field(default_factory=Counter)  # the reservation itself failed: gRPC code -> count
+    offered_s: float = 0.0  # from the first start to the last: the pacer kept its rate if it is n / rate
+
+    @property
+    def failed(self) -> int:
+        return sum(self.failures.values())
 
 
 async def rooms(channel: grpc.aio.Channel, n: int) -> list[str]:
@@ -48,8 +60,9 @@ def _request(room_ids: list[str], i: int) -> reservation_pb2.RequestReservationR
     )  # fmt: skip
 
 
-async def sagas(edge: str, n: int, concurrency: int) -> load.Result:
-    """`n` reservations at `concurrency` through the edge (gRPC), over concurrency x 4 rooms."""
+async def sagas(edge: str, n: int, concurrency: int, ready: Ready = None) -> load.Result:
+    """`n` reservations at `concurrency` through the edge (gRPC), over concurrency x 4 rooms; `ready` is awaited
+    once the rooms are registered, just before the first reservation."""
     async with load.channel(edge) as channel:
         room_ids = await rooms(channel, concurrency * 4)
         stub = reservation_pb2_grpc.ReservationServiceStub(channel)
@@ -57,57 +70,87 @@ async def sagas(edge: str, n: int, concurrency: int) -> load.Result:
         async def reserve(i: int) -> object:
             return await stub.RequestReservation(_request(room_ids, i), timeout=load.CALL_TIMEOUT_S)
 
+        if ready:
+            await ready()
         return await load.run(reserve, concurrency, duration_s=300, max_requests=n, label=f"sagas c={concurrency}")
 
 
-async def event_lags(edge: str, n: int, concurrency: int) -> Lags:
-    """Reserve `n` fresh rooms, `concurrency` at a time; poll each room's view until the saga shows there."""
+async def _shown(views: view_pb2_grpc.RoomViewServiceStub, room_id: str, reservation_id: str) -> bool:
+    try:
+        v = await views.GetRoomView(view_pb2.GetRoomViewRequest(room_id=room_id), timeout=5)
+    except grpc.aio.AioRpcError:
+        return False
+    return (v.reservation_id, v.reservation_status, v.room_status) == (reservation_id, "confirmed", "reserved")
+
+
+async def paced_lags(edge: str, rate_per_s: float, duration_s: float, ready: Ready = None) -> Lags:
+    """Open loop: one reservation of a fresh room every 1/rate s whatever the replies, each polled in the room
+    view until it shows confirmed and reserved. The poll interval grows with the wait (POLL_S, then a fifth of
+    the time waited), so that slow events do not flood the view with reads."""
+    n = round(rate_per_s * duration_s)
     lags = Lags()
     async with load.channel(edge) as channel:
         room_ids = await rooms(channel, n)
         reservations = reservation_pb2_grpc.ReservationServiceStub(channel)
         views = view_pb2_grpc.RoomViewServiceStub(channel)
 
-        async def shown(room_id: str, reservation_id: str) -> bool:
+        async def one(i: int) -> None:
             try:
-                v = await views.GetRoomView(view_pb2.GetRoomViewRequest(room_id=room_id), timeout=5)
-            except grpc.aio.AioRpcError:
-                return False
-            return (v.reservation_id, v.reservation_status, v.room_status) == (reservation_id, "confirmed", "reserved")
-
-        async def one(i: int) -> object:
-            reply = await reservations.RequestReservation(_request(room_ids, i), timeout=load.CALL_TIMEOUT_S)
+                reply = await reservations.RequestReservation(_request(room_ids, i), timeout=load.CALL_TIMEOUT_S)
+            except grpc.aio.AioRpcError as exc:
+                lags.failures[exc.code().name] += 1
+                return
             committed = time.perf_counter()
-            while not await shown(room_ids[i], reply.reservation_id):
-                if time.perf_counter() - committed > VIEW_TIMEOUT_S:
+            while not await _shown(views, room_ids[i], reply.reservation_id):
+                waited = time.perf_counter() - committed
+                if waited > VIEW_TIMEOUT_S:
                     lags.missing += 1
-                    return reply
-                await asyncio.sleep(POLL_S)
+                    return
+                await asyncio.sleep(max(POLL_S, waited / 5))
             lags.seconds.append(time.perf_counter() - committed)
-            return reply
 
-        await load.run(one, concurrency, duration_s=300, max_requests=n)
+        if ready:
+            await ready()
+        loop = asyncio.get_running_loop()
+        tasks, started = [], loop.time()
+        for i in range(n):
+            await asyncio.sleep(max(0.0, started + i / rate_per_s - loop.time()))  # the pacer's schedule
+            tasks.append(asyncio.create_task(one(i)))
+        lags.offered_s = loop.time() - started
+        await asyncio.gather(*tasks)
     return lags
 
 
-async def _idle(nats_port: int) -> bool:
-    nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
-    try:
-        js = nc.jetstream()
-        for stream in await js.streams_info():
-            for info in await js.consumers_info(stream.config.name):
-                if info.num_pending or info.num_ack_pending:
-                    return False
-        return True
-    finally:
-        await nc.close()
+async def _state(js: JetStreamContext) -> tuple[bool, int]:
+    """Whether every durable consumer has nothing pending or unacked; and the streams' total last sequence."""
+    idle, last = True, 0
+    for stream in await js.streams_info():
+        last += stream.state.last_seq
+        for info in await js.consumers_info(stream.config.name):
+            idle = idle and not (info.num_pending or info.num_ack_pending)
+    return idle, last
 
 
 async def drained(nats_port: int, timeout_s: float = 300.0) -> float:
-    """Seconds until every durable consumer has handled everything published so far (the event backlog)."""
+    """Seconds until every durable consumer has handled everything published so far (the event backlog), to
+    DRAIN_POLL_S. Idle must hold for SETTLE_S with no new message, so that an event still in some outbox (the
+    next step of a saga) does not pass for the end; the seconds count to the start of that quiet spell."""
     started = time.monotonic()
-    while not await _idle(nats_port):
-        if time.monotonic() - started > timeout_s:
-            raise TimeoutError(f"events still pending after {timeout_s:.0f}s")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
+    nc = await nats.connect(f"nats://127.0.0.1:{nats_port}")
+    try:
+        js = nc.jetstream()
+        quiet: tuple[float, int] | None = None  # since when, and at which last sequence
+        while True:
+            idle, last = await _state(js)
+            now = time.monotonic()
+            if not idle:
+                quiet = None
+            elif quiet is None or quiet[1] != last:
+                quiet = (now, last)
+            elif now - quiet[0] >= SETTLE_S:
+                return quiet[0] - started
+            if now - started > timeout_s:
+                raise TimeoutError(f"events still pending after {timeout_s:.0f}s")
+            await asyncio.sleep(DRAIN_POLL_S)
+    finally:
+        await nc.close()

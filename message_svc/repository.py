@@ -18,7 +18,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from message_svc.domain import GUEST, HOST, MessageFilter, Notification
 
@@ -41,14 +41,14 @@ messages = Table(
 FIELDS = list(Notification.__dataclass_fields__)
 
 
+# INSERT .. ON CONFLICT DO NOTHING, per dialect: no savepoint per notification.
+_ADD = {"sqlite": sqlite.insert(messages).on_conflict_do_nothing(),
+        "postgresql": postgresql.insert(messages).on_conflict_do_nothing()}  # fmt: skip
+
+
 def add(conn: Connection, notification: Notification) -> bool:
     """Store the notification; False if this event already told this recipient."""
-    try:
-        with conn.begin_nested():
-            conn.execute(messages.insert().values(**notification.__dict__))
-    except IntegrityError:
-        return False
-    return True
+    return conn.execute(_ADD[conn.dialect.name], notification.__dict__).rowcount == 1
 
 
 def listing(conn: Connection, where: MessageFilter, limit: int, offset: int) -> list[Notification]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from bnb.message.v1 import message_pb2, message_pb2_grpc
@@ -33,7 +31,7 @@ class MessageService(message_pb2_grpc.MessageServiceServicer):
     ) -> message_pb2.ListMessagesResponse:
         limit, offset = page(request.page_size, request.page_token)
         where = domain.new_filter(request.guest_id, request.host_id, request.reservation_id)
-        found = await asyncio.to_thread(handlers.list_messages, self.db, where, limit, offset)
+        found = await self.db.run(handlers.list_messages, self.db, where, limit, offset)
         return message_pb2.ListMessagesResponse(
             messages=[notification_reply(n) for n in found], next_page_token=next_token(limit, offset, len(found))
         )

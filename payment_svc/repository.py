@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, Connection, DateTime, MetaData, Select, String, Table, bindparam, select
 
 from payment_svc.domain import Payment
 from svckit.db import now, stamp
@@ -21,27 +21,31 @@ payments = Table(
 )
 
 FIELDS = list(Payment.__dataclass_fields__)
+# Built once: SQLAlchemy then skips building and keying them per call.
+_BY_ID = select(payments).where(payments.c.payment_id == bindparam("key"))
+_BY_RESERVATION = select(payments).where(payments.c.reservation_id == bindparam("key"))
+_SET_STATUS = payments.update().where(payments.c.payment_id == bindparam("key"))
 
 
 def add(conn: Connection, payment: Payment) -> None:
-    conn.execute(payments.insert().values(**payment.__dict__, created_at=now()))
+    conn.execute(payments.insert(), {**payment.__dict__, "created_at": now()})
 
 
 def set_status(conn: Connection, payment: Payment) -> None:
-    conn.execute(payments.update().where(payments.c.payment_id == payment.payment_id).values(status=payment.status))
+    conn.execute(_SET_STATUS, {"status": payment.status, "key": payment.payment_id})
 
 
-def _one(conn: Connection, where: object) -> tuple[Payment, str] | None:
-    row = conn.execute(select(payments).where(where)).mappings().first()  # type: ignore[arg-type]
+def _one(conn: Connection, query: Select, key: str) -> tuple[Payment, str] | None:
+    row = conn.execute(query, {"key": key}).mappings().first()
     return (Payment(**{k: row[k] for k in FIELDS}), stamp(row["created_at"])) if row else None
 
 
 def by_id(conn: Connection, payment_id: str) -> tuple[Payment, str] | None:
-    return _one(conn, payments.c.payment_id == payment_id)
+    return _one(conn, _BY_ID, payment_id)
 
 
 def by_reservation(conn: Connection, reservation_id: str) -> tuple[Payment, str] | None:
-    return _one(conn, payments.c.reservation_id == reservation_id)
+    return _one(conn, _BY_RESERVATION, reservation_id)
 
 
 def listing(conn: Connection, guest_id: str, reservation_id: str, limit: int, offset: int) -> list[tuple[Payment, str]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payment_pb2_grpc
@@ -34,13 +32,13 @@ class PaymentService(payment_pb2_grpc.PaymentServiceServicer):
     async def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.Payment:
-        return payment_reply(*await asyncio.to_thread(handlers.get_payment, self.db, request.payment_id))
+        return payment_reply(*await self.db.run(handlers.get_payment, self.db, request.payment_id))
 
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.ListPaymentsResponse:
         limit, offset = page(request.page_size, request.page_token)
-        found = await asyncio.to_thread(
+        found = await self.db.run(
             handlers.list_payments, self.db, request.guest_id, request.reservation_id, limit, offset
         )
         return payment_pb2.ListPaymentsResponse(
@@ -56,7 +54,7 @@ class PaymentApprovals(approvals_pb2_grpc.PaymentApprovalsServicer):
     async def ApprovePayment(
         self, request: approvals_pb2.ApprovePaymentRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.Payment:
-        payment = await asyncio.to_thread(
+        payment = await self.db.run(
             handlers.approve_payment, self.db, request.reservation_id, request.guest_id, request.room_id, request.amount
         )
         return payment_reply(payment)
@@ -64,4 +62,4 @@ class PaymentApprovals(approvals_pb2_grpc.PaymentApprovalsServicer):
     async def RefundPayment(
         self, request: approvals_pb2.RefundPaymentRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.Payment:
-        return payment_reply(await asyncio.to_thread(handlers.refund_payment, self.db, request.reservation_id))
+        return payment_reply(await self.db.run(handlers.refund_payment, self.db, request.reservation_id))

@@ -37,7 +37,7 @@ class MeshRooms:
             check_in=str(r.check_in), check_out=str(r.check_out),
         )  # fmt: skip
         try:
-            hold = await call(self.stub.HoldRoom, request, deadline, idempotent=True)
+            hold = await call(self.stub.HoldRoom, request, deadline)
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, "room") from None
         return Held(host_id=hold.host_id, price_per_night=hold.price_per_night)
@@ -45,7 +45,7 @@ class MeshRooms:
     async def release(self, reservation_id: str, deadline: Deadline) -> None:
         request = holds_pb2.ReleaseRoomRequest(reservation_id=reservation_id)
         try:
-            await call(self.stub.ReleaseRoom, request, deadline, idempotent=True)
+            await call(self.stub.ReleaseRoom, request, deadline)
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND:  # nothing held: nothing to release
                 raise _translate(exc, "room") from None
@@ -60,7 +60,7 @@ class MeshPayments:
             reservation_id=r.reservation_id, guest_id=r.guest_id, room_id=r.room_id, amount=amount
         )
         try:
-            payment = await call(self.stub.ApprovePayment, request, deadline, idempotent=True)
+            payment = await call(self.stub.ApprovePayment, request, deadline)
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, "payment") from None
         return payment.payment_id
@@ -68,7 +68,7 @@ class MeshPayments:
     async def refund(self, reservation_id: str, deadline: Deadline) -> None:
         request = approvals_pb2.RefundPaymentRequest(reservation_id=reservation_id)
         try:
-            await call(self.stub.RefundPayment, request, deadline, idempotent=True)
+            await call(self.stub.RefundPayment, request, deadline)
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.NOT_FOUND:  # never approved: nothing to refund
                 raise _translate(exc, "payment") from None

@@ -78,7 +78,7 @@ async def request_reservation(
     """Pending row -> hold the room -> approve the payment -> approved; undone on any failure."""
     r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today)
     with correlated(r.reservation_id):
-        created = await asyncio.to_thread(_begin, saga.db, r, saga.max_per_guest)
+        created = await saga.db.run(_begin, saga.db, r, saga.max_per_guest)
         paying = False
         try:
             hold = await saga.rooms.hold(r, deadline)
@@ -90,7 +90,7 @@ async def request_reservation(
             await asyncio.shield(_undo(saga, r, held=paying or uncertain, paid=paying and uncertain))
             raise
         r = domain.approve(r, hold.host_id, payment_id, amount)
-        await asyncio.to_thread(_finish, saga.db, r)
+        await saga.db.run(_finish, saga.db, r)
         logger.info("reservation %s approved: room %s, payment %s", r.reservation_id, room_id, payment_id)
         return r, created
 
@@ -107,7 +107,7 @@ async def _undo(saga: Saga, r: Reservation, held: bool, paid: bool) -> None:
     if failed:
         logger.warning("could not undo %s now (%s); recovery will retry", r.reservation_id, failed[0])
         return
-    await asyncio.to_thread(_forget, saga.db, r.reservation_id)
+    await saga.db.run(_forget, saga.db, r.reservation_id)
 
 
 async def recover_stale(saga: Saga, older_than_s: float) -> int:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, Connection, Date, DateTime, MetaData, String, Table, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    MetaData,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+)
 
 from reservation_svc.domain import ACTIVE, PENDING, Reservation
 from svckit.db import now, stamp
@@ -25,35 +38,39 @@ reservations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 FIELDS = list(Reservation.__dataclass_fields__)
+# The saga's statements, built once: SQLAlchemy then skips building and keying them per call.
+_GET = select(reservations).where(reservations.c.reservation_id == bindparam("key"))
+_SAVE = reservations.update().where(reservations.c.reservation_id == bindparam("key"))
+_ACTIVE_COUNT = select(func.count()).where(
+    reservations.c.guest_id == bindparam("key"), reservations.c.status.in_(ACTIVE)
+)
 
 
 def add(conn: Connection, reservation: Reservation) -> str:
     """Store the reservation; returns its creation time."""
     created = now()
-    conn.execute(reservations.insert().values(**reservation.__dict__, created_at=created))
+    conn.execute(reservations.insert(), {**reservation.__dict__, "created_at": created})
     return stamp(created)
 
 
 def save(conn: Connection, reservation: Reservation) -> None:
     values = {k: v for k, v in reservation.__dict__.items() if k != "reservation_id"}
-    conn.execute(
-        reservations.update().where(reservations.c.reservation_id == reservation.reservation_id).values(values)
-    )
+    conn.execute(_SAVE, {**values, "key": reservation.reservation_id})
 
 
 def remove(conn: Connection, reservation_id: str) -> None:
     conn.execute(reservations.delete().where(reservations.c.reservation_id == reservation_id))
 
 
-def _rows(conn: Connection, query: object) -> list[tuple[Reservation, str]]:
+def _rows(conn: Connection, query: Select, params: dict[str, str] | None = None) -> list[tuple[Reservation, str]]:
     return [
         (Reservation(**{k: r[k] for k in FIELDS}), stamp(r["created_at"]))
-        for r in conn.execute(query).mappings()  # type: ignore[call-overload]
+        for r in conn.execute(query, params).mappings()
     ]
 
 
 def get(conn: Connection, reservation_id: str) -> tuple[Reservation, str] | None:
-    found = _rows(conn, select(reservations).where(reservations.c.reservation_id == reservation_id))
+    found = _rows(conn, _GET, {"key": reservation_id})
     return found[0] if found else None
 
 
@@ -65,8 +82,7 @@ def listing(conn: Connection, guest_id: str, limit: int, offset: int) -> list[tu
 
 
 def active_count(conn: Connection, guest_id: str) -> int:
-    query = select(func.count()).where(reservations.c.guest_id == guest_id, reservations.c.status.in_(ACTIVE))
-    return conn.execute(query).scalar_one()
+    return conn.execute(_ACTIVE_COUNT, {"key": guest_id}).scalar_one()
 
 
 def stale_pending(conn: Connection, older_than: dt.datetime) -> list[Reservation]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import grpc
@@ -61,13 +60,13 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
     async def GetReservation(
         self, request: reservation_pb2.GetReservationRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
-        return reply(*await asyncio.to_thread(handlers.get_reservation, self.saga.db, request.reservation_id))
+        return reply(*await self.saga.db.run(handlers.get_reservation, self.saga.db, request.reservation_id))
 
     async def ListReservations(
         self, request: reservation_pb2.ListReservationsRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.ListReservationsResponse:
         limit, offset = page(request.page_size, request.page_token)
-        found = await asyncio.to_thread(handlers.list_reservations, self.saga.db, request.guest_id, limit, offset)
+        found = await self.saga.db.run(handlers.list_reservations, self.saga.db, request.guest_id, limit, offset)
         return reservation_pb2.ListReservationsResponse(
             reservations=[reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )
@@ -77,5 +76,5 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
     ) -> reservation_pb2.Reservation:
         guest_id = resolve_caller(context, request.guest_id, "guest_id")
         return reply(
-            *await asyncio.to_thread(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest_id)
+            *await self.saga.db.run(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest_id)
         )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     select,
 )
@@ -61,17 +62,27 @@ room_nights = Table(
     Column("reservation_id", String(36), ForeignKey("holds.reservation_id"), nullable=False, index=True),
 )
 
+# The hot path's statements, built once: SQLAlchemy then skips building and keying them per call.
+_GET_ROOM = select(rooms).where(rooms.c.room_id == bindparam("key"))
+_SET_ROOM_STATUS = rooms.update().where(rooms.c.room_id == bindparam("key"))
+_GET_HOLD = select(holds).where(holds.c.reservation_id == bindparam("key"))
+_SET_HOLD_STATUS = holds.update().where(holds.c.reservation_id == bindparam("key"))
+_FREE_NIGHTS = room_nights.delete().where(room_nights.c.reservation_id == bindparam("key"))
+_RESERVED_HOLDS = (
+    select(func.count()).select_from(holds).where(holds.c.room_id == bindparam("key"), holds.c.status == HOLD_RESERVED)
+)
+
 
 def add_room(conn: Connection, room: Room) -> str:
     """Store the room; returns its creation time."""
     created = now()
-    conn.execute(rooms.insert().values(**room.__dict__, created_at=created))
+    conn.execute(rooms.insert(), {**room.__dict__, "created_at": created})
     return stamp(created)
 
 
 def get_room(conn: Connection, room_id: str) -> tuple[Room, str] | None:
     """The room and its creation time, or None."""
-    row = conn.execute(select(rooms).where(rooms.c.room_id == room_id)).mappings().first()
+    row = conn.execute(_GET_ROOM, {"key": room_id}).mappings().first()
     if row is None:
         return None
     return _room(row), stamp(row["created_at"])
@@ -108,19 +119,18 @@ def list_reviews(conn: Connection, room_id: str, limit: int, offset: int) -> lis
 
 
 def get_hold(conn: Connection, reservation_id: str) -> Hold | None:
-    row = conn.execute(select(holds).where(holds.c.reservation_id == reservation_id)).mappings().first()
+    row = conn.execute(_GET_HOLD, {"key": reservation_id}).mappings().first()
     return Hold(**row) if row else None
 
 
 def add_hold(conn: Connection, hold: Hold) -> None:
     """Insert the hold and its nights; RoomAlreadyHeld if another hold has any of them."""
-    try:
-        with conn.begin_nested():
-            conn.execute(holds.insert().values(**hold.__dict__))
-            conn.execute(
-                room_nights.insert(),
-                [{"room_id": hold.room_id, "night": n, "reservation_id": hold.reservation_id} for n in hold.nights],
-            )
+    try:  # no savepoint: the unit of work rolls the whole hold back
+        conn.execute(holds.insert(), hold.__dict__)
+        conn.execute(
+            room_nights.insert(),
+            [{"room_id": hold.room_id, "night": n, "reservation_id": hold.reservation_id} for n in hold.nights],
+        )
     except IntegrityError:
         raise RoomAlreadyHeld(
             f"room {hold.room_id} is already held for some nights between {hold.check_in} and {hold.check_out}"
@@ -128,17 +138,16 @@ def add_hold(conn: Connection, hold: Hold) -> None:
 
 
 def set_hold_status(conn: Connection, reservation_id: str, status: str) -> None:
-    conn.execute(holds.update().where(holds.c.reservation_id == reservation_id).values(status=status))
+    conn.execute(_SET_HOLD_STATUS, {"status": status, "key": reservation_id})
 
 
 def free_nights(conn: Connection, reservation_id: str) -> None:
-    conn.execute(room_nights.delete().where(room_nights.c.reservation_id == reservation_id))
+    conn.execute(_FREE_NIGHTS, {"key": reservation_id})
 
 
 def reserved_holds(conn: Connection, room_id: str) -> int:
-    query = select(func.count()).select_from(holds).where(holds.c.room_id == room_id, holds.c.status == HOLD_RESERVED)
-    return conn.execute(query).scalar_one()
+    return conn.execute(_RESERVED_HOLDS, {"key": room_id}).scalar_one()
 
 
 def set_room_status(conn: Connection, room_id: str, status: str) -> None:
-    conn.execute(rooms.update().where(rooms.c.room_id == room_id).values(status=status))
+    conn.execute(_SET_ROOM_STATUS, {"status": status, "key": room_id})

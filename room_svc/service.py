@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
@@ -54,19 +52,17 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         self, request: room_pb2.RegisterRoomRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.Room:
         host_id = resolve_caller(context, request.host_id, "host_id")
-        room = await asyncio.to_thread(
-            handlers.register_room, self.db, host_id, request.description, request.price_per_night
-        )
+        room = await self.db.run(handlers.register_room, self.db, host_id, request.description, request.price_per_night)
         return room_reply(*room)
 
     async def GetRoom(self, request: room_pb2.GetRoomRequest, context: grpc.aio.ServicerContext) -> room_pb2.Room:
-        return room_reply(*await asyncio.to_thread(handlers.get_room, self.db, request.room_id))
+        return room_reply(*await self.db.run(handlers.get_room, self.db, request.room_id))
 
     async def ListRooms(
         self, request: room_pb2.ListRoomsRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.ListRoomsResponse:
         limit, offset = page(request.page_size, request.page_token)
-        found = await asyncio.to_thread(handlers.list_rooms, self.db, limit, offset, request.host_id)
+        found = await self.db.run(handlers.list_rooms, self.db, limit, offset, request.host_id)
         return room_pb2.ListRoomsResponse(
             rooms=[room_reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )
@@ -75,7 +71,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         self, request: room_pb2.CreateReviewRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.Review:
         guest_id = resolve_caller(context, request.guest_id, "guest_id")
-        review = await asyncio.to_thread(
+        review = await self.db.run(
             handlers.create_review, self.db, request.room_id, guest_id, request.rating, request.text
         )
         return review_reply(*review)
@@ -84,7 +80,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         self, request: room_pb2.ListReviewsRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.ListReviewsResponse:
         limit, offset = page(request.page_size, request.page_token)
-        found = await asyncio.to_thread(handlers.list_reviews, self.db, request.room_id, limit, offset)
+        found = await self.db.run(handlers.list_reviews, self.db, request.room_id, limit, offset)
         return room_pb2.ListReviewsResponse(
             reviews=[review_reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )
@@ -96,7 +92,7 @@ class RoomHolds(holds_pb2_grpc.RoomHoldsServicer):
         self.db = db
 
     async def HoldRoom(self, request: holds_pb2.HoldRoomRequest, context: grpc.aio.ServicerContext) -> holds_pb2.Hold:
-        hold, room = await asyncio.to_thread(
+        hold, room = await self.db.run(
             handlers.hold_room,
             self.db,
             request.reservation_id,
@@ -110,4 +106,4 @@ class RoomHolds(holds_pb2_grpc.RoomHoldsServicer):
     async def ReleaseRoom(
         self, request: holds_pb2.ReleaseRoomRequest, context: grpc.aio.ServicerContext
     ) -> holds_pb2.Hold:
-        return hold_reply(*await asyncio.to_thread(handlers.release_room, self.db, request.reservation_id))
+        return hold_reply(*await self.db.run(handlers.release_room, self.db, request.reservation_id))

@@ -58,6 +58,7 @@ class Settings:
     drain_seconds: float
     stream_replicas: int
     log_level: str
+    log_file: str  # '' for stderr
     descriptor_set: str
 
     @classmethod
@@ -74,5 +75,6 @@ class Settings:
             drain_seconds=env_float("BNB_DRAIN_SECONDS", 2.0, environ),
             stream_replicas=env_int("BNB_STREAM_REPLICAS", 1, environ, minimum=1),
             log_level=env_str("BNB_LOG_LEVEL", "INFO", environ),
+            log_file=(os.environ if environ is None else environ).get("BNB_LOG_FILE", ""),
             descriptor_set=env_str("BNB_DESCRIPTOR_SET", str(DEFAULT_DESCRIPTOR_SET), environ),
         )

@@ -6,10 +6,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from svckit import events
@@ -47,30 +49,24 @@ class Subscription:
         )
 
 
+def _dead_letter(db: Database, sub: Subscription, data: bytes, subject: str, seq: int, error: str) -> str:
+    with db.uow() as uow:
+        row = {"consumer": sub.durable, "subject": subject, "stream_seq": seq, "data": data, "error": error}
+        uow.conn.execute(dead_letters.insert(), {**row, "created_at": now()})
+        uow.commit()
+    return "dead"
+
+
 def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int) -> str:
-    """Apply one message; returns 'done', 'duplicate' or 'dead'. Raises on a passing fault."""
+    """Apply one message in a transaction of its own: 'done', 'duplicate' or 'dead'. Raises on a passing fault."""
     try:
         envelope, payload = events.decode(data)
     except events.UndecodableEvent as exc:
-        with db.uow() as uow:
-            uow.conn.execute(
-                dead_letters.insert().values(
-                    consumer=sub.durable,
-                    subject=subject,
-                    stream_seq=seq,
-                    data=data,
-                    error=str(exc),
-                    created_at=now(),
-                )
-            )
-            uow.commit()
-        return "dead"
+        return _dead_letter(db, sub, data, subject, seq, str(exc))
     with correlated(envelope.correlation_id), db.uow() as uow:
         try:
             with uow.conn.begin_nested():
-                uow.conn.execute(
-                    inbox.insert().values(consumer=sub.durable, event_id=envelope.event_id, handled_at=now())
-                )
+                uow.conn.execute(_TRACK, _tracking(sub, envelope.event_id))
         except IntegrityError:
             logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
             return "duplicate"
@@ -78,16 +74,80 @@ def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int)
         if handler is not None:
             handler(uow, payload, envelope)
         uow.commit()
-        logger.info("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
+        logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
     return "done"
 
 
-def _handle_all(db: Database, sub: Subscription, msgs: list[Msg]) -> list[str | Exception]:
-    """Each message in its own transaction, in order, on one worker thread: an outcome or the fault per message."""
+def _tracking(sub: Subscription, event_id: str) -> dict[str, object]:
+    return {"consumer": sub.durable, "event_id": event_id, "handled_at": now()}
+
+
+_SEEN = select(inbox.c.event_id).where(
+    inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("ids", expanding=True))
+)
+_TRACK = inbox.insert()
+
+
+def _seen(uow: UnitOfWork, sub: Subscription, event_ids: list[str]) -> set[str]:
+    return set(uow.conn.execute(_SEEN, {"consumer": sub.durable, "ids": event_ids}).scalars())
+
+
+def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]]) -> list[str | Exception]:
+    """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails."""
     outcomes: list[str | Exception] = []
-    for msg in msgs:
+    handled: list[str] = []
+    with db.uow() as uow:
+        seen = _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
+        for envelope, payload in decoded:
+            if envelope.event_id in seen:
+                logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
+                outcomes.append("duplicate")
+                continue
+            handler = sub.handlers.get(envelope.type)
+            try:
+                with correlated(envelope.correlation_id):
+                    if handler is not None:
+                        handler(uow, payload, envelope)
+            except RetryLater as exc:  # raised before the handler wrote anything: the rest of the batch stands
+                outcomes.append(exc)
+                continue
+            seen.add(envelope.event_id)
+            handled.append(envelope.event_id)
+            outcomes.append("done")
+        if handled:
+            uow.conn.execute(_TRACK, [_tracking(sub, event_id) for event_id in handled])
+        uow.commit()
+    for envelope, _ in decoded:
+        if envelope.event_id in handled:
+            with correlated(envelope.correlation_id):
+                logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
+    return outcomes
+
+
+def handle_batch(db: Database, sub: Subscription, items: list[tuple[bytes, str, int]]) -> list[str | Exception]:
+    """Apply a fetched batch (data, subject, stream sequence) in one transaction: an outcome or the fault per message.
+
+    When the batch fails as a whole (a handler's fault, a replica that handled one of its events meanwhile),
+    it is replayed one message at a time, so that only the failing message is redelivered.
+    """
+    decoded: list[tuple[Any, Any]] = []
+    for data, _, _ in items:
         try:
-            outcomes.append(handle(db, sub, msg.data, msg.subject, msg.metadata.sequence.stream))
+            decoded.append(events.decode(data))
+        except events.UndecodableEvent:
+            return _one_by_one(db, sub, items)
+    try:
+        return _apply_batch(db, sub, decoded)
+    except Exception as exc:
+        logger.debug("%s: batch of %d failed (%s); one by one", sub.durable, len(items), exc)
+        return _one_by_one(db, sub, items)
+
+
+def _one_by_one(db: Database, sub: Subscription, items: list[tuple[bytes, str, int]]) -> list[str | Exception]:
+    outcomes: list[str | Exception] = []
+    for data, subject, seq in items:
+        try:
+            outcomes.append(handle(db, sub, data, subject, seq))
         except Exception as exc:
             outcomes.append(exc)
     return outcomes
@@ -123,7 +183,8 @@ async def consume(js: JetStreamContext, db: Database, sub: Subscription, batch: 
             logger.warning("%s: fetch failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
             continue
-        outcomes = await asyncio.to_thread(_handle_all, db, sub, msgs)
+        items = [(m.data, m.subject, m.metadata.sequence.stream) for m in msgs]
+        outcomes = await db.run(handle_batch, db, sub, items)
         for msg, outcome in zip(msgs, outcomes, strict=True):
             await _settle(sub, msg, outcome)
 

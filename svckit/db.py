@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import datetime as dt
+import functools
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Column,
@@ -28,6 +32,8 @@ from sqlalchemy import (
 
 from svckit import events
 
+T = TypeVar("T")
+Committed = tuple[str, str, bytes]  # an outbox row just committed: event_id, subject, data
 plumbing = MetaData()
 outbox = Table(
     "outbox",
@@ -57,6 +63,7 @@ dead_letters = Table(
     Column("error", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+_OUTBOX_INSERT = outbox.insert()  # built once: SQLAlchemy then skips building and keying it per event
 
 
 def now() -> dt.datetime:
@@ -97,15 +104,22 @@ class Database:
     def __init__(self, url: str, producer: str) -> None:
         self.url = url
         self.producer = producer
+        sqlite = url.startswith("sqlite")
         self.engine = (
-            _sqlite_engine(url)
-            if url.startswith("sqlite")
-            else create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            _sqlite_engine(url) if sqlite else create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         )
-        self.on_commit: list[Callable[[], None]] = []
-        # SQLite has one writer at a time; queueing this process's writers on a lock hands over at once,
-        # where SQLite's busy handler would have them sleep and poll.
-        self.writer_lock = threading.Lock() if url.startswith("sqlite") else None
+        self.on_commit: list[Callable[[list[Committed]], None]] = []
+        # SQLite work is brief and local: it runs on the event loop, where a thread hop would cost more than
+        # the work itself. A PostgreSQL round trip (or a lock wait) must not stall the loop: threads there.
+        self.writer_lock = threading.Lock() if sqlite else None  # for callers that bring threads (tests, tools)
+        self.executor = None if sqlite else ThreadPoolExecutor(max_workers=8, thread_name_prefix="db")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)`, blocking work on this database: inline for SQLite, on a database thread otherwise."""
+        if self.executor is None:
+            return fn(*args)
+        call = functools.partial(contextvars.copy_context().run, fn, *args)  # the caller's correlation id
+        return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
     def create(self, *metadatas: MetaData) -> None:
         """Create the service's tables and the plumbing tables if they are missing."""
@@ -122,6 +136,8 @@ class Database:
         return UnitOfWork(self)
 
     def dispose(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
 
 
@@ -130,7 +146,7 @@ class UnitOfWork:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.emitted = 0
+        self.emitted: list[Committed] = []
 
     def __enter__(self) -> UnitOfWork:
         if self.db.writer_lock:
@@ -165,18 +181,14 @@ class UnitOfWork:
     def emit(self, event: object, *, aggregate_id: str) -> None:
         """Write `event` to the outbox in this transaction; the relay publishes it after commit."""
         envelope = events.envelope(event, producer=self.db.producer, aggregate_id=aggregate_id)
-        self.conn.execute(
-            outbox.insert().values(
-                event_id=envelope.event_id,
-                subject=events.subject(self.db.producer, envelope.type),
-                data=envelope.SerializeToString(),
-                created_at=now(),
-            )
-        )
-        self.emitted += 1
+        row = (envelope.event_id, events.subject(self.db.producer, envelope.type), envelope.SerializeToString())
+        self.conn.execute(_OUTBOX_INSERT, {"event_id": row[0], "subject": row[1], "data": row[2], "created_at": now()})
+        self.emitted.append(row)
 
     def commit(self) -> None:
+        """Commit, then hand the events just written to the relay (it need not read them back)."""
         self._tx.commit()
         if self.emitted:
-            for wake in self.db.on_commit:
-                wake()
+            for committed in self.db.on_commit:
+                committed(self.emitted)
+            self.emitted = []

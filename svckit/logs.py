@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import logging.handlers
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,9 +33,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def configure(service: str, level: str = "INFO") -> None:
-    """Send every logger's records to stderr as JSON; call once, from main."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure(service: str, level: str = "INFO", path: str = "") -> None:
+    """Send every logger's records as JSON to the file `path` (rotated at 50 MB), or to stderr; call once, from main.
+
+    A file of its own keeps a busy service's lines out of its supervisor's pipe, which would relay every one.
+    """
+    handler: logging.Handler = (
+        logging.handlers.RotatingFileHandler(path, maxBytes=50_000_000, backupCount=1)
+        if path
+        else logging.StreamHandler(sys.stderr)
+    )
     handler.setFormatter(JsonFormatter(service))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.Formatter.converter = __import__("time").gmtime

@@ -1,16 +1,12 @@
-"""Synchronous calls through Envoy's mesh listener: deadlines passed on, bounded retries of idempotent calls."""
+"""Synchronous calls through Envoy's mesh listener: the caller's deadline passed on, retries left to the mesh."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import grpc
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
-
-logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MARGIN_S = 0.05  # left to the caller to undo its work when a dependency runs out of time
@@ -46,43 +42,17 @@ def overloaded(exc: grpc.aio.AioRpcError) -> bool:
     return any(key == "x-envoy-overloaded" for key, _ in metadata)
 
 
-def no_healthy_upstream(exc: grpc.aio.AioRpcError) -> bool:
-    """Envoy has no replica to route to (all failing health checks or ejected): the breaker is open."""
-    return exc.code() == grpc.StatusCode.UNAVAILABLE and exc.details() == "no healthy upstream"
+async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Deadline) -> T:
+    """Call `rpc` once with what is left of `deadline`.
 
-
-def _retriable(exc: BaseException) -> bool:
-    """UNAVAILABLE from a replica or a lost connection; not when Envoy's breaker already said no."""
-    if not isinstance(exc, grpc.aio.AioRpcError) or exc.code() != grpc.StatusCode.UNAVAILABLE:
-        return False
-    return not (overloaded(exc) or no_healthy_upstream(exc))
-
-
-async def call(
-    rpc: Callable[..., Awaitable[T]], request: object, deadline: Deadline, *, idempotent: bool, attempts: int = 3
-) -> T:
-    """Call `rpc` within `deadline`; an idempotent call is retried on UNAVAILABLE with jittered backoff.
-
-    Raises grpc.aio.AioRpcError; DEADLINE_EXCEEDED when the deadline is already spent.
+    Retries are the mesh's alone (Envoy's route retry policy, Istio's VirtualService in a cluster): a client
+    layer on top would multiply the attempts under overload. Raises grpc.aio.AioRpcError; DEADLINE_EXCEEDED,
+    without calling, when the deadline is already spent.
     """
-
-    async def once() -> T:
-        remaining = deadline.remaining()
-        if remaining < MIN_CALL_S:
-            raise DeadlineSpent()
-        return await rpc(request, timeout=remaining)
-
-    if not idempotent:
-        return await once()
-    async for attempt in AsyncRetrying(
-        stop=stop_after_attempt(attempts),
-        wait=wait_random_exponential(multiplier=0.02, max=0.2),
-        retry=retry_if_exception(lambda e: _retriable(e) and deadline.remaining() > 0.1),
-        reraise=True,
-    ):
-        with attempt:
-            return await once()
-    raise AssertionError("unreachable")  # pragma: no cover
+    remaining = deadline.remaining()
+    if remaining < MIN_CALL_S:
+        raise DeadlineSpent()
+    return await rpc(request, timeout=remaining)
 
 
 class DeadlineSpent(grpc.aio.AioRpcError):

@@ -4,73 +4,113 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 
 from nats.js import JetStreamContext
 from sqlalchemy import select
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
-from svckit.db import Database, now, outbox
+from svckit.db import Committed, Database, now, outbox
 
 logger = logging.getLogger(__name__)
 
-POLL_S = 1.0  # a fallback: a commit in this process wakes the relay at once
+POLL_S = 1.0  # a fallback: a commit in this process hands its events over at once
+ACK_TIMEOUT_S = 2.0
+MAX_QUEUED = 10_000  # beyond it (a long broker outage) the relay forgets and the poll finds the rows again
+RETRY_S = (0.05, 2.0)  # backoff after a failed publish, first and longest
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, js: JetStreamContext, batch: int = 200) -> None:
+    """Publishes what this process commits as soon as it commits, and what the table holds otherwise.
+
+    Rows are marked sent in bulk after their PubAck. A crash between the two resends them, and JetStream drops
+    the resend inside its duplicate window (the message id is the event id).
+    """
+
+    def __init__(self, db: Database, js: JetStreamContext, batch: int = 500) -> None:
         self.db = db
         self.js = js
         self.batch = batch
+        self._queue: deque[Committed] = deque()
+        self._known: set[str] = set()  # queued or published, not yet marked sent: the poll leaves them alone
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
-        db.on_commit.append(lambda: loop.call_soon_threadsafe(self._wake.set))
+        db.on_commit.append(lambda rows: loop.call_soon_threadsafe(self._take, rows))
 
-    def _pending(self) -> list[tuple[int, str, str, bytes]]:
+    def _take(self, rows: list[Committed]) -> None:
+        if len(self._queue) < MAX_QUEUED:
+            self._queue.extend(rows)
+            self._known.update(row[0] for row in rows)
+        self._wake.set()
+
+    def _pending(self) -> list[Committed]:
         query = (
-            select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.data)
+            select(outbox.c.event_id, outbox.c.subject, outbox.c.data)
             .where(outbox.c.sent_at.is_(None))
             .order_by(outbox.c.id)
             .limit(self.batch)
         )
         with self.db.read() as conn:
-            return [tuple(row) for row in conn.execute(query)]
+            return [(eid, subject, data) for eid, subject, data in conn.execute(query) if eid not in self._known]
 
-    def _mark_sent(self, ids: list[int]) -> None:
+    def _mark_sent(self, event_ids: list[str]) -> None:
         with self.db.uow() as uow:
-            uow.conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(sent_at=now()))
+            uow.conn.execute(outbox.update().where(outbox.c.event_id.in_(event_ids)).values(sent_at=now()))
             uow.commit()
 
-    async def _publish(self, subject: str, event_id: str, data: bytes) -> None:
-        async for attempt in AsyncRetrying(
-            wait=wait_random_exponential(multiplier=0.1, max=2.0),
-            retry=retry_if_exception_type(Exception),
-            before_sleep=lambda state: logger.warning(
-                "publish of %s failed, retrying: %s", event_id, state.outcome and state.outcome.exception()
-            ),
-        ):
-            with attempt:
-                await self.js.publish(subject, data, timeout=2.0, headers={"Nats-Msg-Id": event_id})
+    async def _send(self, row: Committed) -> asyncio.Future:
+        """The PubAck to come, or an already failed future when the connection refused the message."""
+        event_id, subject, data = row
+        try:
+            return await self.js.publish_async(subject, data, headers={"Nats-Msg-Id": event_id})
+        except Exception as exc:
+            failed = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed
 
-    async def relay_once(self) -> int:
-        """Publish what is pending, in commit order; returns how many were sent."""
-        rows = await asyncio.to_thread(self._pending)
+    async def _publish(self, rows: list[Committed]) -> None:
+        """Publish `rows` in order, pipelined on one connection; retry until every one has its PubAck."""
+        delay = RETRY_S[0]
+        while rows:
+            acks = [await self._send(row) for row in rows]
+            done, _ = await asyncio.wait(acks, timeout=ACK_TIMEOUT_S)
+            failed = [row for row, ack in zip(rows, acks, strict=True) if ack not in done or ack.exception()]
+            for ack in acks:
+                ack.cancel()  # one that timed out must not complete later
+            if failed:
+                logger.warning("publish of %d events failed; retrying in %.2fs", len(failed), delay)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, RETRY_S[1])
+            rows = failed
+
+    async def relay_once(self, poll: bool = True) -> int:
+        """Publish what was handed over, then (when `poll`) what else the table holds; returns how many were sent."""
+        rows = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch))]
+        if poll and len(rows) < self.batch:
+            found = await self.db.run(self._pending)
+            self._known.update(row[0] for row in found)
+            rows += found
         if not rows:
             return 0
-        # Publishes are pipelined on one connection, so the stream keeps the outbox order.
-        await asyncio.gather(*(self._publish(subject, eid, data) for _, eid, subject, data in rows))
-        await asyncio.to_thread(self._mark_sent, [row[0] for row in rows])
+        try:
+            await self._publish(rows)
+            await self.db.run(self._mark_sent, [row[0] for row in rows])
+        finally:
+            self._known.difference_update(row[0] for row in rows)
         return len(rows)
 
     async def run(self) -> None:
-        """Relay forever: after every commit, and every POLL_S for rows other processes wrote."""
+        """Relay forever: what each commit hands over at once, and every POLL_S what other processes wrote."""
+        poll = True
         while True:
             self._wake.clear()
             try:
-                if await self.relay_once() == self.batch:
+                if await self.relay_once(poll) == self.batch or self._queue:
+                    poll = False
                     continue
             except Exception:
                 logger.exception("outbox relay pass failed; will retry")
             try:
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
+                poll = False
             except TimeoutError:
-                pass
+                poll = True

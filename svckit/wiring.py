@@ -38,7 +38,7 @@ def consumers(service: str, purpose: str, policies: dict[str, dict[str, Handler]
 def run(service: str, build: Callable[[Settings], App]) -> None:
     """Settings from the environment, JSON logs, then build and serve inside one event loop until SIGTERM."""
     settings = Settings.from_env(service)
-    logs.configure(settings.service, settings.log_level)
+    logs.configure(settings.service, settings.log_level, settings.log_file)
 
     async def main() -> None:
         await serve(build(settings))  # gRPC channels made while building bind to this loop

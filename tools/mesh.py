@@ -129,9 +129,10 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     ]  # fmt: skip
     for service, ports in cfg.ports.endpoints.items():
         for i, port in enumerate(ports):
-            env = cfg.service_env(service, port)
+            # The service writes its own log; supervisord keeps only what escapes it (a crash at start-up).
+            env = {**cfg.service_env(service, port), "BNB_LOG_FILE": str(logs / f"{service}-{i}.log")}
             parts.append(
-                _program(f"{service}-{i}", f"{BIN}/python -m {service}_svc", logs / f"{service}-{i}.log",
+                _program(f"{service}-{i}", f"{BIN}/python -m {service}_svc", logs / f"{service}-{i}.out",
                          PRIORITY["service"], env)
             )  # fmt: skip
     names = [f"{service}-{i}" for service, ports in cfg.ports.endpoints.items() for i in range(len(ports))]

@@ -12,7 +12,7 @@ from nats.js.errors import NotFoundError
 
 from svckit import broker, events, logs
 from svckit.config import Settings
-from svckit.consumer import Subscription, handle
+from svckit.consumer import Subscription, handle_batch
 from svckit.db import Database, dead_letters, inbox
 from view_svc import repository
 from view_svc.main import subscriptions
@@ -41,7 +41,11 @@ def reset(db: Database, subs: list[Subscription]) -> None:
 
 
 def _apply(db: Database, sub: Subscription, msgs: list) -> list[str]:
-    return [handle(db, sub, msg.data, msg.subject, msg.metadata.sequence.stream) for msg in msgs]
+    outcomes = handle_batch(db, sub, [(msg.data, msg.subject, msg.metadata.sequence.stream) for msg in msgs])
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return outcomes  # type: ignore[return-value]
 
 
 async def replay(db: Database, js: JetStreamContext, sub: Subscription, batch: int = 500) -> int:
@@ -68,7 +72,7 @@ async def replay(db: Database, js: JetStreamContext, sub: Subscription, batch: i
             except TimeoutError:
                 pending = (await psub.consumer_info()).num_pending
                 continue
-            outcomes = await asyncio.to_thread(_apply, db, sub, msgs)
+            outcomes = await db.run(_apply, db, sub, msgs)
             applied += outcomes.count("done")
             pending = msgs[-1].metadata.num_pending
     finally:
@@ -84,7 +88,7 @@ async def rebuild(db: Database, js: JetStreamContext) -> int:
     interleaving gave.
     """
     subs = subscriptions()
-    await asyncio.to_thread(reset, db, subs)
+    await db.run(reset, db, subs)
     applied = 0
     for sub in subs:
         applied += await replay(db, js, sub)

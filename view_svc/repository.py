@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text, bindparam, select
 
 from view_svc.domain import Reservation, RoomView, Stamp
 
@@ -55,8 +55,21 @@ def _view(row: Any) -> RoomView:
     return RoomView(**fields, status_stamp=stamp)
 
 
+# The event path's statements, built once: SQLAlchemy then skips building and keying them per event.
+_GET_ROOM = select(room_views).where(room_views.c.room_id == bindparam("key"))
+_UPDATE_ROOM = room_views.update().where(room_views.c.room_id == bindparam("key"))
+_GET_RESERVATION = select(reservations_seen).where(reservations_seen.c.reservation_id == bindparam("key"))
+_UPDATE_RESERVATION = reservations_seen.update().where(reservations_seen.c.reservation_id == bindparam("key"))
+_LATEST = (
+    select(reservations_seen)
+    .where(reservations_seen.c.room_id == bindparam("key"), reservations_seen.c.status != "")
+    .order_by(reservations_seen.c.first_seen_at.desc(), reservations_seen.c.reservation_id.desc())
+    .limit(1)
+)
+
+
 def get_room(conn: Connection, room_id: str) -> RoomView | None:
-    row = conn.execute(select(room_views).where(room_views.c.room_id == room_id)).mappings().first()
+    row = conn.execute(_GET_ROOM, {"key": room_id}).mappings().first()
     return _view(row) if row else None
 
 
@@ -68,9 +81,10 @@ def save_room(conn: Connection, view: RoomView, new: bool) -> None:
         "status_event_id": stamp.event_id if stamp else "",
     }
     if new:
-        conn.execute(room_views.insert().values(values))
+        conn.execute(room_views.insert(), values)
     else:
-        conn.execute(room_views.update().where(room_views.c.room_id == view.room_id).values(values))
+        del values["room_id"]
+        conn.execute(_UPDATE_ROOM, {**values, "key": view.room_id})
 
 
 def listing(conn: Connection, limit: int, offset: int) -> list[RoomView]:
@@ -90,17 +104,17 @@ def _reservation(row: Any) -> Reservation:
 
 
 def get_reservation(conn: Connection, reservation_id: str) -> Reservation | None:
-    query = select(reservations_seen).where(reservations_seen.c.reservation_id == reservation_id)
-    row = conn.execute(query).mappings().first()
+    row = conn.execute(_GET_RESERVATION, {"key": reservation_id}).mappings().first()
     return _reservation(row) if row else None
 
 
 def save_reservation(conn: Connection, reservation: Reservation, new: bool) -> None:
+    values = dict(reservation.__dict__)
     if new:
-        conn.execute(reservations_seen.insert().values(reservation.__dict__))
+        conn.execute(reservations_seen.insert(), values)
     else:
-        query = reservations_seen.update().where(reservations_seen.c.reservation_id == reservation.reservation_id)
-        conn.execute(query.values(reservation.__dict__))
+        key = values.pop("reservation_id")
+        conn.execute(_UPDATE_RESERVATION, {**values, "key": key})
 
 
 def latest_reservation(conn: Connection, room_id: str) -> Reservation | None:
@@ -109,11 +123,5 @@ def latest_reservation(conn: Connection, room_id: str) -> Reservation | None:
     Only reservations the reservation context has announced count: a saga that failed after the payment
     leaves a PaymentApproved and a PaymentRefunded but no reservation, and must not hide a real one.
     """
-    query = (
-        select(reservations_seen)
-        .where(reservations_seen.c.room_id == room_id, reservations_seen.c.status != "")
-        .order_by(reservations_seen.c.first_seen_at.desc(), reservations_seen.c.reservation_id.desc())
-        .limit(1)
-    )
-    row = conn.execute(query).mappings().first()
+    row = conn.execute(_LATEST, {"key": room_id}).mappings().first()
     return _reservation(row) if row else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from bnb.view.v1 import view_pb2, view_pb2_grpc
@@ -35,13 +33,13 @@ class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
         self, request: view_pb2.GetRoomViewRequest, context: grpc.aio.ServicerContext
     ) -> view_pb2.RoomView:
         room_id = domain.room_id_of(request.room_id)
-        return view_reply(await asyncio.to_thread(handlers.get_room_view, self.db, room_id))
+        return view_reply(await self.db.run(handlers.get_room_view, self.db, room_id))
 
     async def ListRoomViews(
         self, request: view_pb2.ListRoomViewsRequest, context: grpc.aio.ServicerContext
     ) -> view_pb2.ListRoomViewsResponse:
         limit, offset = page(request.page_size, request.page_token)
-        found = await asyncio.to_thread(handlers.list_room_views, self.db, limit, offset)
+        found = await self.db.run(handlers.list_room_views, self.db, limit, offset)
         return view_pb2.ListRoomViewsResponse(
             room_views=[view_reply(v) for v in found], next_page_token=next_token(limit, offset, len(found))
         )

@@ -1,0 +1,94 @@
+"""The ceiling: bench.bare's empty handlers on the mesh's own Envoy config, with a NATS of their own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import procs
+from tools import envoy_config, probes, topology
+from tools.demo_mesh import LOOPBACK, free_ports
+from tools.mesh import ROOT
+
+BIN = Path(sys.executable).parent
+BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin
+STOP_WAIT_S = 10
+
+
+@dataclass
+class Ceiling:
+    """The bare processes, each started and stopped here by its PID."""
+
+    ports: envoy_config.Ports
+    nats_port: int
+    monitor_port: int
+    processes: dict[str, subprocess.Popen]
+
+    @classmethod
+    def start(cls, base: Path, db_url: str, timeout_s: float = 60) -> Ceiling:
+        logs = base / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        edge, mesh, admin, nats, monitor, *bare = free_ports(5 + len(BARE))
+        endpoints = {name: [] for name in topology.load().services} | {n: [p] for n, p in zip(BARE, bare, strict=True)}
+        ceiling = cls(envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {})
+        envoy = envoy_config.render(topology.load(), ceiling.ports, str(ROOT / "envoy" / "bnb.pb"))
+        (base / "envoy.json").write_text(json.dumps(envoy, indent=1))
+        try:
+            ceiling._spawn("nats", logs, f"{BIN}/nats-server", "-a", "127.0.0.1", "-p", str(nats), "-m", str(monitor),
+                           "-js", "-sd", str(base / "jetstream"))  # fmt: skip
+            probes.wait_until(lambda: probes.nats_ready(monitor), timeout_s, "the ceiling's NATS JetStream")
+            ceiling._spawn("envoy", logs, f"{BIN}/envoy", "-c", str(base / "envoy.json"), "--disable-hot-restart",
+                           "--concurrency", "2", "-l", "warn", "--file-flush-interval-msec", "500")  # fmt: skip
+            wiring = ("--mesh", f"127.0.0.1:{mesh}", "--nats", f"nats://127.0.0.1:{nats}", "--db", db_url)
+            for name, port in zip(BARE, bare, strict=True):
+                ceiling._spawn(name, logs, f"{BIN}/python", "-m", "bench.bare", name, "--port", str(port), *wiring)
+            ceiling._wait_ready(timeout_s)
+        except BaseException:
+            ceiling.stop()
+            raise
+        return ceiling
+
+    def _spawn(self, name: str, logs: Path, *command: str) -> None:
+        env = {**os.environ, "no_proxy": LOOPBACK, "NO_PROXY": LOOPBACK}
+        with open(logs / f"{name}.log", "wb") as log:
+            self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        for name in BARE:
+            port = self.ports.endpoints[name][0]
+            probes.wait_until(lambda p=port: probes.serving(f"127.0.0.1:{p}"), timeout_s, f"bare {name} on {port}")
+        for name in BARE:
+            probes.wait_until(
+                lambda n=name: probes.envoy_healthy(self.ports.admin, n) >= 1, timeout_s, f"Envoy seeing bare {name}"
+            )
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"the ceiling's {name} exited with {process.returncode}")
+
+    def __enter__(self) -> Ceiling:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """SIGTERM each process it started, the last started first; SIGKILL the ones that do not exit in time."""
+        for process in reversed(self.processes.values()):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=STOP_WAIT_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    def roots(self) -> procs.Roots:
+        return {process.pid: name for name, process in self.processes.items()}
+
+    @property
+    def edge(self) -> str:
+        return f"127.0.0.1:{self.ports.edge}"

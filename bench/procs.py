@@ -1,0 +1,84 @@
+"""CPU time and memory of process trees, read from /proc and grouped by program."""
+
+from __future__ import annotations
+
+import os
+import xmlrpc.client
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from supervisor.xmlrpc import SupervisorTransport
+
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+Roots = dict[int, str]  # pid -> program; each root's descendants count for it unless they are roots themselves
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    cpu_s: float  # utime + stime
+    rss: int  # bytes
+
+
+def _read(pid: int) -> Proc | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:  # gone meanwhile
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state is fields[0]
+    return Proc(pid, int(fields[1]), (int(fields[11]) + int(fields[12])) * TICK_S, int(fields[21]) * PAGE)
+
+
+def scan() -> dict[int, Proc]:
+    return {p.pid: p for pid in os.listdir("/proc") if pid.isdigit() and (p := _read(int(pid)))}
+
+
+def owned(roots: Roots) -> dict[int, tuple[str, Proc]]:
+    """Every process of the trees under `roots`, with the program of its nearest root ancestor."""
+    procs, found = scan(), {}
+    for proc in procs.values():
+        pid = proc.pid
+        while pid not in roots and pid in procs and pid > 1:
+            pid = procs[pid].ppid
+        if pid in roots:
+            found[proc.pid] = (roots[pid], proc)
+    return found
+
+
+def supervised(supervisord_pid: int, run_dir: Path) -> Roots:
+    """supervisord and each of its programs (nats, envoy, room-0, ...), asked over its XML-RPC socket."""
+    transport = SupervisorTransport(serverurl=f"unix://{run_dir}/s.sock")
+    info = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport).supervisor.getAllProcessInfo()
+    return {supervisord_pid: "supervisord"} | {p["pid"]: p["name"] for p in info if p["pid"]}
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds per program spent since start(), processes started meanwhile included."""
+
+    roots: Callable[[], Roots]
+    _start: dict[int, float] | None = None
+
+    def start(self) -> None:
+        self._start = {pid: proc.cpu_s for pid, (_, proc) in owned(self.roots()).items()}
+
+    def stop(self) -> dict[str, float]:
+        assert self._start is not None, "start() first"
+        spent: dict[str, float] = defaultdict(float)
+        for pid, (name, proc) in owned(self.roots()).items():
+            spent[name] += proc.cpu_s - self._start.get(pid, 0.0)
+        return dict(spent)
+
+
+def rss(roots: Roots) -> dict[str, int]:
+    """Resident memory in bytes per program."""
+    total: dict[str, int] = defaultdict(int)
+    for name, proc in owned(roots).values():
+        total[name] += proc.rss
+    return dict(total)
