@@ -45,6 +45,7 @@ def configure(service: str, level: str = "INFO", path: str = "") -> None:
     )
     handler.setFormatter(JsonFormatter(service))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("grpc").setLevel(max(logging.INFO, logging.root.level))  # a line per call at DEBUG
     logging.Formatter.converter = __import__("time").gmtime
 
 

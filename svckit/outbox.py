@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 
 from nats.js import JetStreamContext
@@ -14,6 +15,7 @@ from svckit.db import Committed, Database, now, outbox
 logger = logging.getLogger(__name__)
 
 POLL_S = 1.0  # a fallback: a commit in this process hands its events over at once
+MARK_S = 0.05  # published rows are marked sent together, at most this long after their PubAck
 ACK_TIMEOUT_S = 2.0
 MAX_QUEUED = 10_000  # beyond it (a long broker outage) the relay forgets and the poll finds the rows again
 RETRY_S = (0.05, 2.0)  # backoff after a failed publish, first and longest
@@ -22,8 +24,9 @@ RETRY_S = (0.05, 2.0)  # backoff after a failed publish, first and longest
 class OutboxRelay:
     """Publishes what this process commits as soon as it commits, and what the table holds otherwise.
 
-    Rows are marked sent in bulk after their PubAck. A crash between the two resends them, and JetStream drops
-    the resend inside its duplicate window (the message id is the event id).
+    Rows are marked sent in bulk, up to MARK_S after their PubAck: one write for many events. A crash between
+    the two resends them, and JetStream drops the resend inside its duplicate window (the message id is the
+    event id), which is far longer than MARK_S.
     """
 
     def __init__(self, db: Database, js: JetStreamContext, batch: int = 500) -> None:
@@ -32,6 +35,8 @@ class OutboxRelay:
         self.batch = batch
         self._queue: deque[Committed] = deque()
         self._known: set[str] = set()  # queued or published, not yet marked sent: the poll leaves them alone
+        self._published: list[str] = []  # PubAck'd, to be marked sent
+        self._marked_at = self._polled_at = 0.0
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
         db.on_commit.append(lambda rows: loop.call_soon_threadsafe(self._take, rows))
@@ -82,35 +87,57 @@ class OutboxRelay:
                 delay = min(2 * delay, RETRY_S[1])
             rows = failed
 
-    async def relay_once(self, poll: bool = True) -> int:
-        """Publish what was handed over, then (when `poll`) what else the table holds; returns how many were sent."""
+    async def flush(self) -> None:
+        """Mark what was published sent."""
+        ids, self._published = self._published, []
+        self._marked_at = time.monotonic()
+        if not ids:
+            return
+        try:
+            await self.db.run(self._mark_sent, ids)
+        except BaseException:
+            self._published = ids + self._published  # marked on the next try
+            raise
+        self._known.difference_update(ids)
+
+    async def relay_once(self, poll: bool = True, mark: bool = True) -> int:
+        """Publish what was handed over, then (when `poll`) what else the table holds; returns how many were sent.
+
+        With `mark`, everything published so far is marked sent before returning; else only every MARK_S.
+        """
         rows = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch))]
         if poll and len(rows) < self.batch:
+            self._polled_at = time.monotonic()
             found = await self.db.run(self._pending)
             self._known.update(row[0] for row in found)
             rows += found
-        if not rows:
-            return 0
-        try:
-            await self._publish(rows)
-            await self.db.run(self._mark_sent, [row[0] for row in rows])
-        finally:
-            self._known.difference_update(row[0] for row in rows)
+        if rows:
+            try:
+                await self._publish(rows)
+            except BaseException:
+                self._known.difference_update(row[0] for row in rows)  # the poll finds them again
+                raise
+            self._published += [row[0] for row in rows]
+        if mark or time.monotonic() - self._marked_at >= MARK_S or len(self._published) >= self.batch:
+            await self.flush()
         return len(rows)
 
     async def run(self) -> None:
         """Relay forever: what each commit hands over at once, and every POLL_S what other processes wrote."""
-        poll = True
         while True:
             self._wake.clear()
             try:
-                if await self.relay_once(poll) == self.batch or self._queue:
-                    poll = False
+                if await self.relay_once(self._poll_due(), mark=False) == self.batch or self._queue:
                     continue
             except Exception:
                 logger.exception("outbox relay pass failed; will retry")
             try:
-                await asyncio.wait_for(self._wake.wait(), POLL_S)
-                poll = False
+                await asyncio.wait_for(self._wake.wait(), MARK_S if self._published else POLL_S)
             except TimeoutError:
-                poll = True
+                try:
+                    await self.flush()
+                except Exception:
+                    logger.exception("marking events sent failed; will retry")
+
+    def _poll_due(self) -> bool:
+        return time.monotonic() - self._polled_at >= POLL_S

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import uvloop
 from google.protobuf.descriptor import FileDescriptor
 from sqlalchemy import MetaData
 
@@ -43,4 +43,4 @@ def run(service: str, build: Callable[[Settings], App]) -> None:
     async def main() -> None:
         await serve(build(settings))  # gRPC channels made while building bind to this loop
 
-    asyncio.run(main())
+    uvloop.run(main())  # libuv's loop: less of each call's CPU goes to the loop itself
