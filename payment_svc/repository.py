@@ -22,13 +22,14 @@ payments = Table(
 
 FIELDS = list(Payment.__dataclass_fields__)
 # Built once: SQLAlchemy then skips building and keying them per call.
+_ADD = payments.insert()
 _BY_ID = select(payments).where(payments.c.payment_id == bindparam("key"))
 _BY_RESERVATION = select(payments).where(payments.c.reservation_id == bindparam("key"))
 _SET_STATUS = payments.update().where(payments.c.payment_id == bindparam("key"))
 
 
 def add(conn: Connection, payment: Payment) -> None:
-    conn.execute(payments.insert(), {**payment.__dict__, "created_at": now()})
+    conn.execute(_ADD, {**payment.__dict__, "created_at": now()})
 
 
 def set_status(conn: Connection, payment: Payment) -> None:

@@ -39,6 +39,7 @@ reservations = Table(
 )
 FIELDS = list(Reservation.__dataclass_fields__)
 # The saga's statements, built once: SQLAlchemy then skips building and keying them per call.
+_ADD = reservations.insert()
 _GET = select(reservations).where(reservations.c.reservation_id == bindparam("key"))
 _SAVE = reservations.update().where(reservations.c.reservation_id == bindparam("key"))
 _ACTIVE_COUNT = select(func.count()).where(
@@ -49,7 +50,7 @@ _ACTIVE_COUNT = select(func.count()).where(
 def add(conn: Connection, reservation: Reservation) -> str:
     """Store the reservation; returns its creation time."""
     created = now()
-    conn.execute(reservations.insert(), {**reservation.__dict__, "created_at": created})
+    conn.execute(_ADD, {**reservation.__dict__, "created_at": created})
     return stamp(created)
 
 

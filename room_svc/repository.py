@@ -63,6 +63,9 @@ room_nights = Table(
 )
 
 # The hot path's statements, built once: SQLAlchemy then skips building and keying them per call.
+_ADD_ROOM = rooms.insert()
+_ADD_HOLD = holds.insert()
+_ADD_NIGHTS = room_nights.insert()
 _GET_ROOM = select(rooms).where(rooms.c.room_id == bindparam("key"))
 _SET_ROOM_STATUS = rooms.update().where(rooms.c.room_id == bindparam("key"))
 _GET_HOLD = select(holds).where(holds.c.reservation_id == bindparam("key"))
@@ -76,7 +79,7 @@ _RESERVED_HOLDS = (
 def add_room(conn: Connection, room: Room) -> str:
     """Store the room; returns its creation time."""
     created = now()
-    conn.execute(rooms.insert(), {**room.__dict__, "created_at": created})
+    conn.execute(_ADD_ROOM, {**room.__dict__, "created_at": created})
     return stamp(created)
 
 
@@ -126,9 +129,9 @@ def get_hold(conn: Connection, reservation_id: str) -> Hold | None:
 def add_hold(conn: Connection, hold: Hold) -> None:
     """Insert the hold and its nights; RoomAlreadyHeld if another hold has any of them."""
     try:  # no savepoint: the unit of work rolls the whole hold back
-        conn.execute(holds.insert(), hold.__dict__)
+        conn.execute(_ADD_HOLD, hold.__dict__)
         conn.execute(
-            room_nights.insert(),
+            _ADD_NIGHTS,
             [{"room_id": hold.room_id, "night": n, "reservation_id": hold.reservation_id} for n in hold.nights],
         )
     except IntegrityError:

@@ -113,6 +113,7 @@ class Database:
         # the work itself. A PostgreSQL round trip (or a lock wait) must not stall the loop: threads there.
         self.writer_lock = threading.Lock() if sqlite else None  # for callers that bring threads (tests, tools)
         self.executor = None if sqlite else ThreadPoolExecutor(max_workers=8, thread_name_prefix="db")
+        self._kept: dict[bool, Connection] = {}
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)`, blocking work on this database: inline for SQLite, on a database thread otherwise."""
@@ -126,16 +127,35 @@ class Database:
         for metadata in (plumbing, *metadatas):
             metadata.create_all(self.engine)
 
+    def connection(self, writer: bool) -> tuple[Connection, bool]:
+        """A connection for one transaction, and whether it is kept (else: close it after the transaction).
+
+        SQLite on the main thread (where a service's loop runs its database work) keeps one reader and one writer
+        open for good: a checkout from the pool costs more than a short transaction.
+        """
+        if self.executor is None and threading.current_thread() is threading.main_thread():
+            kept = self._kept.get(writer)
+            if kept is None or kept.closed or kept.invalidated:
+                kept = self._kept[writer] = self.engine.connect().execution_options(writer=writer)
+            return kept, True
+        return self.engine.connect().execution_options(writer=writer), False
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for queries; its transaction is rolled back at the end."""
-        with self.engine.connect() as conn:
+        conn, kept = self.connection(writer=False)
+        try:
             yield conn
+        finally:
+            conn.rollback() if kept else conn.close()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self)
 
     def dispose(self) -> None:
+        for kept in self._kept.values():
+            kept.close()
+        self._kept.clear()
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
@@ -152,7 +172,7 @@ class UnitOfWork:
         if self.db.writer_lock:
             self.db.writer_lock.acquire()
         try:
-            self.conn: Connection = self.db.engine.connect().execution_options(writer=True)
+            self.conn, self._kept = self.db.connection(writer=True)
             self._tx = self.conn.begin()
         except BaseException:
             self._unlock()
@@ -164,7 +184,8 @@ class UnitOfWork:
             if self._tx.is_active:
                 self._tx.rollback()
         finally:
-            self.conn.close()
+            if not self._kept:
+                self.conn.close()
             self._unlock()
 
     def _unlock(self) -> None:

@@ -8,7 +8,7 @@ import time
 from collections import deque
 
 from nats.js import JetStreamContext
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from svckit.db import Committed, Database, now, outbox
 
@@ -19,6 +19,10 @@ MARK_S = 0.05  # published rows are marked sent together, at most this long afte
 ACK_TIMEOUT_S = 2.0
 MAX_QUEUED = 10_000  # beyond it (a long broker outage) the relay forgets and the poll finds the rows again
 RETRY_S = (0.05, 2.0)  # backoff after a failed publish, first and longest
+
+_MARK_SENT = (  # built once: SQLAlchemy then skips building and keying it per pass
+    outbox.update().where(outbox.c.event_id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
+)
 
 
 class OutboxRelay:
@@ -59,7 +63,7 @@ class OutboxRelay:
 
     def _mark_sent(self, event_ids: list[str]) -> None:
         with self.db.uow() as uow:
-            uow.conn.execute(outbox.update().where(outbox.c.event_id.in_(event_ids)).values(sent_at=now()))
+            uow.conn.execute(_MARK_SENT, {"ids": event_ids, "at": now()})
             uow.commit()
 
     async def _send(self, row: Committed) -> asyncio.Future:

@@ -56,6 +56,8 @@ def _view(row: Any) -> RoomView:
 
 
 # The event path's statements, built once: SQLAlchemy then skips building and keying them per event.
+_ADD_ROOM = room_views.insert()
+_ADD_RESERVATION = reservations_seen.insert()
 _GET_ROOM = select(room_views).where(room_views.c.room_id == bindparam("key"))
 _UPDATE_ROOM = room_views.update().where(room_views.c.room_id == bindparam("key"))
 _GET_RESERVATION = select(reservations_seen).where(reservations_seen.c.reservation_id == bindparam("key"))
@@ -81,7 +83,7 @@ def save_room(conn: Connection, view: RoomView, new: bool) -> None:
         "status_event_id": stamp.event_id if stamp else "",
     }
     if new:
-        conn.execute(room_views.insert(), values)
+        conn.execute(_ADD_ROOM, values)
     else:
         del values["room_id"]
         conn.execute(_UPDATE_ROOM, {**values, "key": view.room_id})
@@ -111,7 +113,7 @@ def get_reservation(conn: Connection, reservation_id: str) -> Reservation | None
 def save_reservation(conn: Connection, reservation: Reservation, new: bool) -> None:
     values = dict(reservation.__dict__)
     if new:
-        conn.execute(reservations_seen.insert(), values)
+        conn.execute(_ADD_RESERVATION, values)
     else:
         key = values.pop("reservation_id")
         conn.execute(_UPDATE_RESERVATION, {**values, "key": key})
