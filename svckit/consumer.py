@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from svckit import events
+from svckit import events, pull
 from svckit.db import Database, UnitOfWork, dead_letters, inbox, now
 from svckit.logs import correlated
 
@@ -169,24 +170,20 @@ async def _settle(sub: Subscription, msg: Msg, outcome: str | Exception) -> None
         await msg.ack()
 
 
-async def consume(js: JetStreamContext, db: Database, sub: Subscription, batch: int = 100) -> None:
-    """Fetch and handle forever; replicas bind the same durable and so share the work."""
+async def consume(nc: Client, db: Database, sub: Subscription) -> None:
+    """Handle forever what the durable consumer delivers; replicas bind the same durable and so share the work."""
     stream = events.stream_name(sub.producer)
-    await _bind_consumer(js, stream, sub)
-    psub = await js.pull_subscribe_bind(durable=sub.durable, stream=stream)
+    await _bind_consumer(nc.jetstream(), stream, sub)
     while True:
         try:
-            msgs = await psub.fetch(batch, timeout=5)
-        except TimeoutError:
-            continue
+            async for msgs in pull.batches(nc, stream, sub.durable):
+                items = [(m.data, m.subject, m.metadata.sequence.stream) for m in msgs]
+                outcomes = await db.run(handle_batch, db, sub, items)
+                for msg, outcome in zip(msgs, outcomes, strict=True):
+                    await _settle(sub, msg, outcome)
         except Exception as exc:  # broker away: the durable keeps our place
-            logger.warning("%s: fetch failed: %s", sub.durable, exc)
+            logger.warning("%s: consuming failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
-            continue
-        items = [(m.data, m.subject, m.metadata.sequence.stream) for m in msgs]
-        outcomes = await db.run(handle_batch, db, sub, items)
-        for msg, outcome in zip(msgs, outcomes, strict=True):
-            await _settle(sub, msg, outcome)
 
 
 async def _bind_consumer(js: JetStreamContext, stream: str, sub: Subscription) -> None:

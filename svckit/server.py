@@ -70,7 +70,7 @@ async def _event_plumbing(app: App) -> None:
             await asyncio.sleep(1)
     js = nc.jetstream()
     try:
-        jobs = [consume(js, app.db, sub) for sub in app.subscriptions]
+        jobs = [consume(nc, app.db, sub) for sub in app.subscriptions]
         if app.produces:
             await broker.ensure_stream(js, app.settings.service, app.settings.stream_replicas)
             jobs.append(OutboxRelay(app.db, js).run())

@@ -1,0 +1,62 @@
+"""Messages of a durable pull consumer, from one standing pull request at a time (JetStream's pull protocol)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+logger = logging.getLogger(__name__)
+
+EXPIRES_S = 5.0  # a request lost with a broker connection is asked again after this
+RETRY_S = 1.0
+MAX_BATCH = 100  # messages handed on at once (one transaction)
+TIMED_OUT = "408"  # the request expired: ask again at once; any other status waits RETRY_S first
+
+
+async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> AsyncIterator[list[Msg]]:
+    """What has arrived, as soon as it arrives, in lists of at most MAX_BATCH.
+
+    nats-py's `fetch` asks anew for every batch and waits for the server to say there is no more, which costs two
+    messages and a round trip per batch; this keeps one request for `credit` messages waiting on the server instead.
+    The server gives each waiting request (every replica keeps one) messages in turn.
+    """
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    request = json.dumps({"batch": credit, "expires": int(EXPIRES_S * 1e9)}).encode()
+    try:
+        while True:
+            try:
+                await nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", request, reply=inbox)
+            except Exception as exc:  # broker away: the durable keeps our place
+                logger.warning("%s: pull request failed: %s", durable, exc)
+                await asyncio.sleep(RETRY_S)
+                continue
+            left = credit
+            while left > 0:
+                try:
+                    msg = await sub.next_msg(timeout=EXPIRES_S + 1)
+                except TimeoutError:
+                    break  # no answer at all: the request was lost; ask again
+                msgs, status = [], None
+                while True:
+                    if msg.headers and (status := msg.headers.get("Status")):
+                        break
+                    msgs.append(msg)
+                    left -= 1
+                    if not sub.pending_msgs or len(msgs) >= MAX_BATCH:
+                        break
+                    msg = await sub.next_msg()
+                if msgs:
+                    yield msgs
+                if status:
+                    if status != TIMED_OUT:
+                        logger.info("%s: pull request ended: %s %s", durable, status, msg.headers)
+                        await asyncio.sleep(RETRY_S)
+                    break
+    finally:
+        await sub.unsubscribe()
