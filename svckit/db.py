@@ -93,7 +93,7 @@ def _sqlite_engine(url: str) -> Engine:
         # A writer takes the lock up front, so a read-then-write never fails on a stale snapshot
         # and checks like the per-guest limit are serialized.
         immediate = conn.get_execution_options().get("writer", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
 
     return engine
 
