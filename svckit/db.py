@@ -33,6 +33,7 @@ from sqlalchemy import (
 from svckit import events
 
 T = TypeVar("T")
+DB_THREAD = "bnb-db"
 Committed = tuple[str, str, bytes]  # an outbox row just committed: event_id, subject, data
 plumbing = MetaData()
 outbox = Table(
@@ -112,8 +113,8 @@ class Database:
         # SQLite work is brief and local: it runs on the event loop, where a thread hop would cost more than
         # the work itself. A PostgreSQL round trip (or a lock wait) must not stall the loop: threads there.
         self.writer_lock = threading.Lock() if sqlite else None  # for callers that bring threads (tests, tools)
-        self.executor = None if sqlite else ThreadPoolExecutor(max_workers=8, thread_name_prefix="db")
-        self._kept: dict[bool, Connection] = {}
+        self.executor = None if sqlite else ThreadPoolExecutor(max_workers=8, thread_name_prefix=DB_THREAD)
+        self._kept = threading.local()  # per thread: its reader and writer
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)`, blocking work on this database: inline for SQLite, on a database thread otherwise."""
@@ -130,14 +131,18 @@ class Database:
     def connection(self, writer: bool) -> tuple[Connection, bool]:
         """A connection for one transaction, and whether it is kept (else: close it after the transaction).
 
-        SQLite on the main thread (where a service's loop runs its database work) keeps one reader and one writer
-        open for good: a checkout from the pool costs more than a short transaction.
+        The threads that run a service's database work (the loop's, for SQLite; the database threads otherwise)
+        each keep a reader and a writer open for good: a checkout from the pool costs more than a short
+        transaction, and on PostgreSQL its liveness ping is one more round trip. Other threads borrow from the pool.
         """
-        if self.executor is None and threading.current_thread() is threading.main_thread():
-            kept = self._kept.get(writer)
-            if kept is None or kept.closed or kept.invalidated:
-                kept = self._kept[writer] = self.engine.connect().execution_options(writer=writer)
-            return kept, True
+        here = threading.current_thread()
+        if here is (threading.main_thread() if self.executor is None else None) or here.name.startswith(DB_THREAD):
+            role = "writer" if writer else "reader"
+            conn: Connection | None = getattr(self._kept, role, None)
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self.engine.connect().execution_options(writer=writer)
+                setattr(self._kept, role, conn)
+            return conn, True
         return self.engine.connect().execution_options(writer=writer), False
 
     @contextmanager
@@ -153,9 +158,10 @@ class Database:
         return UnitOfWork(self)
 
     def dispose(self) -> None:
-        for kept in self._kept.values():
-            kept.close()
-        self._kept.clear()
+        for role in ("reader", "writer"):  # this thread's; the database threads' end with the process
+            if (conn := getattr(self._kept, role, None)) is not None:
+                conn.close()
+                delattr(self._kept, role)
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()

@@ -36,8 +36,8 @@ ENVELOPE = {
 
 
 def crds_path() -> Path:
-    """BNB_ISTIO_CRDS, or the shared schemas beside the repository."""
-    return Path(os.environ.get("BNB_ISTIO_CRDS", ROOT.parent / "shared" / "schemas" / "istio-crds.yaml"))
+    """BNB_ISTIO_CRDS, or the project's copy of Istio 1.30.3's CRD file (tests/schemas/)."""
+    return Path(os.environ.get("BNB_ISTIO_CRDS", ROOT / "tests" / "schemas" / "istio-crds.yaml"))
 
 
 def strict(node: Any) -> Any:
