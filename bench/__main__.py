@@ -9,9 +9,9 @@ import shutil
 import sys
 from contextlib import ExitStack
 
-from bench import databases, procs, report, rest, runs
+from bench import procs, report, rest, runs
 from bench.ceiling import Ceiling
-from tools import topology
+from tools import databases, topology
 from tools.demo_mesh import Mesh, mesh_config
 from tools.mesh import ROOT
 
@@ -36,7 +36,9 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
     with ExitStack() as stack:
         urls: dict[str, str] = {}
         if args.db == "postgres":
-            urls = stack.enter_context(databases.postgres([*topology.load().services, "bare"]))
+            urls = stack.enter_context(
+                databases.fresh(databases.admin_url(), [*topology.load().services, "bare"], "bnb_bench")
+            )
         bare_db = urls.pop("bare", f"sqlite:///{base / 'ceiling' / 'reservation.db'}")
         print(f"bench: the ceiling, bare processes on the same Envoy config ({args.db})", flush=True)
         with Ceiling.start(base / "ceiling", bare_db) as ceiling:

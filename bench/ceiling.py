@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import procs
 from tools import envoy_config, probes, topology
 from tools.demo_mesh import LOOPBACK, free_ports
-from tools.mesh import ROOT
+from tools.mesh import BIN, ROOT
 
-BIN = Path(sys.executable).parent
 BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin
 STOP_WAIT_S = 10
 

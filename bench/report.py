@@ -55,8 +55,8 @@ HEADER = f"{'figure':<42}{'measured':>10} {'unit':<7}{'ceiling':>9}{'ratio':>7} 
 
 
 def _p(ms: list[float], q: float) -> float:
-    """The q-quantile of sorted samples; infinity when there are none."""
-    return ms[min(int(q * len(ms)), len(ms) - 1)] if ms else float("inf")
+    """The q-quantile of sorted samples; infinity when there are none (a lag never measured misses its target)."""
+    return load.quantile(ms, q, empty=float("inf"))
 
 
 def _per(cpu: dict[str, float] | None, n: int) -> float:

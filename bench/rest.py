@@ -11,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools import load
+
 BODY = '{"description":"Bench","host_id":"h-bench","price_per_night":100}'
 ENV = {**os.environ, "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
 
@@ -101,7 +103,7 @@ def _h2load(url: str, concurrency: int, duration_s: int) -> Result:
         result.elapsed_s /= 1000
     result.statuses.update(int(status) for _, status, _ in lines if int(status) > 0)
     latencies = sorted(int(us) / 1000 for _, status, us in lines if int(status) > 0)
-    result.p99_ms = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else 0.0
+    result.p99_ms = load.quantile(latencies, 0.99)
     for n, kind in re.findall(r"(\d+) (errored|timeout)", out):
         if int(n):
             result.errors[f"{kind} (h2load)"] += int(n)

@@ -96,7 +96,7 @@ def _seen(uow: UnitOfWork, sub: Subscription, event_ids: list[str]) -> set[str]:
 def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]]) -> list[str | Exception]:
     """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails."""
     outcomes: list[str | Exception] = []
-    handled: list[str] = []
+    handled: list[Any] = []  # envelopes
     with db.uow() as uow:
         seen = _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
         for envelope, payload in decoded:
@@ -113,15 +113,14 @@ def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]]
                 outcomes.append(exc)
                 continue
             seen.add(envelope.event_id)
-            handled.append(envelope.event_id)
+            handled.append(envelope)
             outcomes.append("done")
         if handled:
-            uow.conn.execute(_TRACK, [_tracking(sub, event_id) for event_id in handled])
+            uow.conn.execute(_TRACK, [_tracking(sub, envelope.event_id) for envelope in handled])
         uow.commit()
-    for envelope, _ in decoded:
-        if envelope.event_id in handled:
-            with correlated(envelope.correlation_id):
-                logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
+    for envelope in handled:
+        with correlated(envelope.correlation_id):
+            logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
     return outcomes
 
 

@@ -136,7 +136,8 @@ class Database:
         transaction, and on PostgreSQL its liveness ping is one more round trip. Other threads borrow from the pool.
         """
         here = threading.current_thread()
-        if here is (threading.main_thread() if self.executor is None else None) or here.name.startswith(DB_THREAD):
+        keeps = here.name.startswith(DB_THREAD) if self.executor else here is threading.main_thread()
+        if keeps:
             role = "writer" if writer else "reader"
             conn: Connection | None = getattr(self._kept, role, None)
             if conn is None or conn.closed or conn.invalidated:
@@ -178,7 +179,7 @@ class UnitOfWork:
         if self.db.writer_lock:
             self.db.writer_lock.acquire()
         try:
-            self.conn, self._kept = self.db.connection(writer=True)
+            self.conn, self._kept_open = self.db.connection(writer=True)
             self._tx = self.conn.begin()
         except BaseException:
             self._unlock()
@@ -190,7 +191,7 @@ class UnitOfWork:
             if self._tx.is_active:
                 self._tx.rollback()
         finally:
-            if not self._kept:
+            if not self._kept_open:
                 self.conn.close()
             self._unlock()
 

@@ -9,6 +9,7 @@ from collections import deque
 
 from nats.js import JetStreamContext
 from sqlalchemy import bindparam, select
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from svckit.db import Committed, Database, now, outbox
 
@@ -18,11 +19,15 @@ POLL_S = 1.0  # a fallback: a commit in this process hands its events over at on
 MARK_S = 0.05  # published rows are marked sent together, at most this long after their PubAck
 ACK_TIMEOUT_S = 2.0
 MAX_QUEUED = 10_000  # beyond it (a long broker outage) the relay forgets and the poll finds the rows again
-RETRY_S = (0.05, 2.0)  # backoff after a failed publish, first and longest
+RETRY_S = (0.05, 2.0)  # backoff after a failed publish: its scale and its longest wait
 
 _MARK_SENT = (  # built once: SQLAlchemy then skips building and keying it per pass
     outbox.update().where(outbox.c.event_id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
 )
+
+
+class Unacked(Exception):
+    """Some events of a publish got no PubAck: publish those again."""
 
 
 class OutboxRelay:
@@ -76,20 +81,25 @@ class OutboxRelay:
             failed.set_exception(exc)
             return failed
 
+    async def _unacked(self, rows: list[Committed]) -> list[Committed]:
+        """Publish `rows` in order, pipelined on one connection; the ones without a PubAck in time."""
+        acks = [await self._send(row) for row in rows]
+        done, _ = await asyncio.wait(acks, timeout=ACK_TIMEOUT_S)
+        failed = [row for row, ack in zip(rows, acks, strict=True) if ack not in done or ack.exception()]
+        for ack in acks:
+            ack.cancel()  # one that timed out must not complete later
+        return failed
+
     async def _publish(self, rows: list[Committed]) -> None:
-        """Publish `rows` in order, pipelined on one connection; retry until every one has its PubAck."""
-        delay = RETRY_S[0]
-        while rows:
-            acks = [await self._send(row) for row in rows]
-            done, _ = await asyncio.wait(acks, timeout=ACK_TIMEOUT_S)
-            failed = [row for row, ack in zip(rows, acks, strict=True) if ack not in done or ack.exception()]
-            for ack in acks:
-                ack.cancel()  # one that timed out must not complete later
-            if failed:
-                logger.warning("publish of %d events failed; retrying in %.2fs", len(failed), delay)
-                await asyncio.sleep(delay)
-                delay = min(2 * delay, RETRY_S[1])
-            rows = failed
+        """Publish `rows`, again and again (backing off) for those without a PubAck, until every one has it."""
+        async for attempt in AsyncRetrying(
+            wait=wait_random_exponential(multiplier=RETRY_S[0], max=RETRY_S[1]),
+            retry=retry_if_exception_type(Unacked),
+            before_sleep=lambda state: logger.warning("%s; retrying", state.outcome and state.outcome.exception()),
+        ):
+            with attempt:
+                if rows := await self._unacked(rows):
+                    raise Unacked(f"publish of {len(rows)} events got no PubAck")
 
     async def flush(self) -> None:
         """Mark what was published sent."""

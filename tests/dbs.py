@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
-POSTGRES_ENV = "BNB_TEST_POSTGRES_URL"  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
-LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tools import databases
+from tools.databases import LOCAL_POSTGRES, POSTGRES_ENV
 
 
 @functools.cache
@@ -41,15 +39,7 @@ def database_url(kind: str, tmp_path: Path, name: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path}/{name}.db"
         return
-    admin_url = postgres_url()
-    assert admin_url, f"no PostgreSQL: set {POSTGRES_ENV}"
-    db_name = f"bnb_{name}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{db_name}"'))
-    try:
-        yield make_url(admin_url).set(database=db_name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-        admin.dispose()
+    admin = postgres_url()
+    assert admin, f"no PostgreSQL: set {POSTGRES_ENV}"
+    with databases.fresh(admin, [name]) as urls:
+        yield urls[name]

@@ -46,8 +46,7 @@ class Result:
         return self.ok / self.elapsed_s if self.elapsed_s else 0.0
 
     def percentile(self, q: float, failures: bool = False) -> float:
-        values = sorted(self.failure_latencies_ms if failures else self.latencies_ms)
-        return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+        return quantile(sorted(self.failure_latencies_ms if failures else self.latencies_ms), q)
 
 
 Call = Callable[[int], Awaitable[object]]
@@ -130,6 +129,11 @@ def table(title: str, results: list[Result]) -> str:
             lines.append(f"  {r.label}: failures {dict(r.failures)}")
             lines += [f"    {n} x {detail[:110]}" for detail, n in r.details.most_common(3)]
     return "\n".join(lines)
+
+
+def quantile(ordered: list[float], q: float, empty: float = 0.0) -> float:
+    """The q-quantile of sorted samples (the nearest rank below); `empty` when there are none."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else empty
 
 
 def median(values: list[float]) -> float:

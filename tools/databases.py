@@ -1,0 +1,38 @@
+"""Fresh PostgreSQL databases, one per name, dropped afterwards: for the tests and `make bench DB=postgres`."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+POSTGRES_ENV = "BNB_TEST_POSTGRES_URL"  # a server where CREATE DATABASE is allowed
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def admin_url() -> str:
+    """BNB_TEST_POSTGRES_URL, else the machine's local server."""
+    return os.environ.get(POSTGRES_ENV) or LOCAL_POSTGRES
+
+
+@contextmanager
+def fresh(admin: str, names: list[str], prefix: str = "bnb") -> Iterator[dict[str, str]]:
+    """name -> the URL of an empty database of its own on the server of `admin`; every one dropped on the way out."""
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    run, created = uuid.uuid4().hex[:10], {}
+    try:
+        with engine.connect() as conn:
+            for name in names:
+                created[name] = f"{prefix}_{name}_{run}"
+                conn.execute(text(f'CREATE DATABASE "{created[name]}"'))
+        url = make_url(admin)
+        yield {name: url.set(database=db).render_as_string(hide_password=False) for name, db in created.items()}
+    finally:
+        with engine.connect() as conn:
+            for db in created.values():
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        engine.dispose()
