@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export no_proxy := 127.0.0.1,localhost,$(no_proxy)
 export NO_PROXY := 127.0.0.1,localhost,$(NO_PROXY)
 
-.PHONY: venv run test protos lint format rebuild-view clean
+.PHONY: venv run test protos lint format rebuild-view clean token
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ venv: $(STAMP)
 
 run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C stops them
 	$(BIN)/python -m tools.mesh run
+
+token: $(STAMP)  ## print a development token for the walkthrough: make -s token GUEST=g1 (or HOST=h1)
+	@$(BIN)/python -m tools.tokens $(if $(GUEST),--guest $(GUEST)) $(if $(HOST),--host $(HOST))
 
 test: $(STAMP) $(CHECKOV)  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
 	$(BIN)/pytest

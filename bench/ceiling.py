@@ -12,6 +12,7 @@ from bench import procs
 from tools import envoy_config, probes, topology
 from tools.demo_mesh import LOOPBACK, free_ports
 from tools.mesh import BIN, ROOT
+from tools.tokens import Identity
 
 BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin
 STOP_WAIT_S = 10
@@ -33,7 +34,9 @@ class Ceiling:
         edge, mesh, admin, nats, monitor, *bare = free_ports(5 + len(BARE))
         endpoints = {name: [] for name in topology.load().services} | {n: [p] for n, p in zip(BARE, bare, strict=True)}
         ceiling = cls(envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {})
-        envoy = envoy_config.render(topology.load(), ceiling.ports, str(ROOT / "envoy" / "bnb.pb"))
+        envoy = envoy_config.render(
+            topology.load(), ceiling.ports, str(ROOT / "envoy" / "bnb.pb"), Identity.from_env(base, {})
+        )
         (base / "envoy.json").write_text(json.dumps(envoy, indent=1))
         try:
             ceiling._spawn("nats", logs, f"{BIN}/nats-server", "-a", "127.0.0.1", "-p", str(nats), "-m", str(monitor),

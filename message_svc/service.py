@@ -7,6 +7,8 @@ import grpc
 from bnb.message.v1 import message_pb2, message_pb2_grpc
 from message_svc import domain, handlers
 from message_svc.domain import Notification
+from svckit import caller
+from svckit.caller import GUEST, HOST, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.paging import BadPageToken, next_token, page
@@ -14,6 +16,7 @@ from svckit.paging import BadPageToken, next_token, page
 ERRORS = {
     domain.InvalidFilter: grpc.StatusCode.INVALID_ARGUMENT,
     BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
+    **caller.ERRORS,
 }
 
 
@@ -29,8 +32,10 @@ class MessageService(message_pb2_grpc.MessageServiceServicer):
     async def ListMessages(
         self, request: message_pb2.ListMessagesRequest, context: grpc.aio.ServicerContext
     ) -> message_pb2.ListMessagesResponse:
+        me = resolve_caller(context, GUEST, HOST, guest_id=request.guest_id, host_id=request.host_id)
         limit, offset = page(request.page_size, request.page_token)
-        where = domain.new_filter(request.guest_id, request.host_id, request.reservation_id)
+        mine = {"guest_id": me.subject, "host_id": ""} if me.is_guest else {"guest_id": "", "host_id": me.subject}
+        where = domain.new_filter(**mine, reservation_id=request.reservation_id)
         found = await self.db.run(handlers.list_messages, self.db, where, limit, offset)
         return message_pb2.ListMessagesResponse(
             messages=[notification_reply(n) for n in found], next_page_token=next_token(limit, offset, len(found))

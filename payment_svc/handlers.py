@@ -82,10 +82,11 @@ def on_reservation_cancelled(uow: UnitOfWork, event: object, _envelope: object) 
         logger.warning("cancelled reservation %s had no payment", event.reservation_id)  # type: ignore[attr-defined]
 
 
-def get_payment(db: Database, payment_id: str) -> tuple[Payment, str]:
+def get_payment(db: Database, payment_id: str, guest_id: str) -> tuple[Payment, str]:
+    """The guest's own payment; someone else's is not found, like one that does not exist."""
     with db.read() as conn:
         found = repo.by_id(conn, payment_id)
-    if found is None:
+    if found is None or found[0].guest_id != guest_id:
         raise domain.PaymentNotFound(f"payment {payment_id!r} not found")
     return found
 

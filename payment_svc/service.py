@@ -7,6 +7,8 @@ import grpc
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payment_pb2_grpc
 from payment_svc import domain, handlers
 from payment_svc.domain import Payment
+from svckit import caller
+from svckit.caller import GUEST, require_mesh, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.paging import BadPageToken, next_token, page
@@ -17,6 +19,7 @@ ERRORS = {
     domain.PaymentNotFound: grpc.StatusCode.NOT_FOUND,
     domain.PaymentMismatch: grpc.StatusCode.ALREADY_EXISTS,
     domain.PaymentVoided: grpc.StatusCode.FAILED_PRECONDITION,
+    **caller.ERRORS,
 }
 
 
@@ -32,15 +35,15 @@ class PaymentService(payment_pb2_grpc.PaymentServiceServicer):
     async def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.Payment:
-        return payment_reply(*await self.db.run(handlers.get_payment, self.db, request.payment_id))
+        guest = resolve_caller(context, GUEST)  # a payment is its guest's: a host gets none
+        return payment_reply(*await self.db.run(handlers.get_payment, self.db, request.payment_id, guest.subject))
 
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.ListPaymentsResponse:
+        guest = resolve_caller(context, GUEST, guest_id=request.guest_id)
         limit, offset = page(request.page_size, request.page_token)
-        found = await self.db.run(
-            handlers.list_payments, self.db, request.guest_id, request.reservation_id, limit, offset
-        )
+        found = await self.db.run(handlers.list_payments, self.db, guest.subject, request.reservation_id, limit, offset)
         return payment_pb2.ListPaymentsResponse(
             payments=[payment_reply(*p) for p in found], next_page_token=next_token(limit, offset, len(found))
         )
@@ -54,6 +57,8 @@ class PaymentApprovals(approvals_pb2_grpc.PaymentApprovalsServicer):
     async def ApprovePayment(
         self, request: approvals_pb2.ApprovePaymentRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.Payment:
+        require_mesh(context)
+        resolve_caller(context, GUEST, guest_id=request.guest_id)  # the guest the edge verified
         payment = await self.db.run(
             handlers.approve_payment, self.db, request.reservation_id, request.guest_id, request.room_id, request.amount
         )
@@ -62,4 +67,5 @@ class PaymentApprovals(approvals_pb2_grpc.PaymentApprovalsServicer):
     async def RefundPayment(
         self, request: approvals_pb2.RefundPaymentRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.Payment:
+        require_mesh(context)  # also with no caller: a crashed saga is undone by recovery, for no one
         return payment_reply(await self.db.run(handlers.refund_payment, self.db, request.reservation_id))

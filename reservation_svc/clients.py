@@ -9,6 +9,7 @@ from bnb.room.v1 import holds_pb2, holds_pb2_grpc
 from reservation_svc import domain
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Held
+from svckit.caller import GUEST, on_behalf_of
 from svckit.mesh import Deadline, call
 
 
@@ -37,7 +38,7 @@ class MeshRooms:
             check_in=str(r.check_in), check_out=str(r.check_out),
         )  # fmt: skip
         try:
-            hold = await call(self.stub.HoldRoom, request, deadline)
+            hold = await call(self.stub.HoldRoom, request, deadline, on_behalf_of(r.guest_id, GUEST))
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, "room") from None
         return Held(host_id=hold.host_id, price_per_night=hold.price_per_night)
@@ -60,7 +61,7 @@ class MeshPayments:
             reservation_id=r.reservation_id, guest_id=r.guest_id, room_id=r.room_id, amount=amount
         )
         try:
-            payment = await call(self.stub.ApprovePayment, request, deadline)
+            payment = await call(self.stub.ApprovePayment, request, deadline, on_behalf_of(r.guest_id, GUEST))
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, "payment") from None
         return payment.payment_id

@@ -30,10 +30,6 @@ class NotCancellable(ReservationError):
     pass
 
 
-class NotYourReservation(ReservationError):
-    pass
-
-
 class RoomNotFound(ReservationError):
     pass
 
@@ -141,9 +137,12 @@ def confirm(reservation: Reservation) -> Reservation | None:
     return replace(reservation, status=CONFIRMED) if reservation.status == APPROVED else None
 
 
-def cancel(reservation: Reservation, guest_id: str) -> Reservation:
-    if reservation.guest_id != guest_id:
-        raise NotYourReservation(f"reservation {reservation.reservation_id} is not guest {guest_id}'s")
+def belongs_to(r: Reservation, role: str, subject: str) -> bool:
+    """Whether `subject` may see the reservation: the guest who made it, or the host of its room."""
+    return bool(subject) and subject == {"guest": r.guest_id, "host": r.host_id}.get(role)
+
+
+def cancel(reservation: Reservation) -> Reservation:
     if reservation.status == CANCELLED:
         raise NotCancellable(f"reservation {reservation.reservation_id} is already cancelled")
     if reservation.status not in (APPROVED, CONFIRMED):

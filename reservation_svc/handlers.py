@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from reservation_svc import domain
 from reservation_svc import repository as repo
 from reservation_svc.domain import Reservation
+from svckit.caller import Caller
 from svckit.consumer import RetryLater
 from svckit.db import Database, UnitOfWork
 from svckit.logs import correlated
@@ -122,10 +123,11 @@ async def recover_stale(saga: Saga, older_than_s: float) -> int:
     return len(stale)
 
 
-def cancel_reservation(db: Database, reservation_id: str, guest_id: str) -> tuple[Reservation, str]:
+def cancel_reservation(db: Database, reservation_id: str, guest: Caller) -> tuple[Reservation, str]:
+    """The guest cancels their own reservation; someone else's is not found, like one that does not exist."""
     with correlated(reservation_id), db.uow() as uow:
-        found, created = _find(uow.conn, reservation_id)
-        r = domain.cancel(found, guest_id)
+        found, created = _find(uow.conn, reservation_id, guest)
+        r = domain.cancel(found)
         repo.save(uow.conn, r)
         uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
         uow.commit()
@@ -145,21 +147,25 @@ def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> No
         uow.emit(domain.confirmed(r), aggregate_id=r.reservation_id)
 
 
-def _find(conn: Connection, reservation_id: str) -> tuple[Reservation, str]:
+def _find(conn: Connection, reservation_id: str, viewer: Caller) -> tuple[Reservation, str]:
     found = repo.get(conn, reservation_id)
-    if found is None:
+    if found is None or not domain.belongs_to(found[0], viewer.role, viewer.subject):
         raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
     return found
 
 
-def get_reservation(db: Database, reservation_id: str) -> tuple[Reservation, str]:
+def get_reservation(db: Database, reservation_id: str, viewer: Caller) -> tuple[Reservation, str]:
     with db.read() as conn:
-        return _find(conn, reservation_id)
+        return _find(conn, reservation_id, viewer)
 
 
-def list_reservations(db: Database, guest_id: str, limit: int, offset: int) -> list[tuple[Reservation, str]]:
+def list_reservations(
+    db: Database, viewer: Caller, room_id: str, limit: int, offset: int
+) -> list[tuple[Reservation, str]]:
+    """A guest's own reservations, or those on a host's rooms; of one room when `room_id` is given."""
+    mine = {"guest_id": viewer.subject} if viewer.is_guest else {"host_id": viewer.subject}
     with db.read() as conn:
-        return repo.listing(conn, guest_id, limit, offset)
+        return repo.listing(conn, limit, offset, room_id=room_id, **mine)
 
 
 POLICIES = {"payment": {"PaymentApproved": on_payment_approved}}

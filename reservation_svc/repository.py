@@ -32,7 +32,7 @@ reservations = Table(
     Column("check_in", Date, nullable=False),
     Column("check_out", Date, nullable=False),
     Column("status", String(20), nullable=False, index=True),
-    Column("host_id", String(100), nullable=False),
+    Column("host_id", String(100), nullable=False, index=True),
     Column("payment_id", String(36), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -75,10 +75,14 @@ def get(conn: Connection, reservation_id: str) -> tuple[Reservation, str] | None
     return found[0] if found else None
 
 
-def listing(conn: Connection, guest_id: str, limit: int, offset: int) -> list[tuple[Reservation, str]]:
+def listing(
+    conn: Connection, limit: int, offset: int, guest_id: str = "", host_id: str = "", room_id: str = ""
+) -> list[tuple[Reservation, str]]:
+    """Reservations, oldest first, of this guest, of this host's rooms and of this room (each when given)."""
     query = select(reservations).order_by(reservations.c.created_at, reservations.c.reservation_id)
-    if guest_id:
-        query = query.where(reservations.c.guest_id == guest_id)
+    for column, value in (("guest_id", guest_id), ("host_id", host_id), ("room_id", room_id)):
+        if value:
+            query = query.where(reservations.c[column] == value)
     return _rows(conn, query.limit(limit).offset(offset))
 
 

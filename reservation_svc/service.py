@@ -10,7 +10,8 @@ from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import domain, handlers
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Saga
-from svckit.caller import MissingCaller, resolve_caller
+from svckit import caller
+from svckit.caller import GUEST, HOST, resolve_caller
 from svckit.grpcerrors import maps_errors
 from svckit.mesh import Deadline
 from svckit.paging import BadPageToken, next_token, page
@@ -18,16 +19,15 @@ from svckit.paging import BadPageToken, next_token, page
 ERRORS = {
     domain.InvalidReservation: grpc.StatusCode.INVALID_ARGUMENT,
     domain.PaymentDeclined: grpc.StatusCode.INVALID_ARGUMENT,
-    MissingCaller: grpc.StatusCode.INVALID_ARGUMENT,
     BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
     domain.ReservationNotFound: grpc.StatusCode.NOT_FOUND,
     domain.RoomNotFound: grpc.StatusCode.NOT_FOUND,
     domain.RoomUnavailable: grpc.StatusCode.ALREADY_EXISTS,
     domain.NotCancellable: grpc.StatusCode.FAILED_PRECONDITION,
-    domain.NotYourReservation: grpc.StatusCode.PERMISSION_DENIED,
     domain.GuestLimitReached: grpc.StatusCode.RESOURCE_EXHAUSTED,
     domain.DependencyUnavailable: grpc.StatusCode.UNAVAILABLE,
     domain.DependencyTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
+    **caller.ERRORS,
 }
 
 
@@ -45,7 +45,7 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
     async def RequestReservation(
         self, request: reservation_pb2.RequestReservationRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
-        guest_id = resolve_caller(context, request.guest_id, "guest_id")
+        guest_id = resolve_caller(context, GUEST, guest_id=request.guest_id).subject
         r, created = await handlers.request_reservation(
             self.saga, request.room_id, guest_id, request.check_in, request.check_out,
             today=dt.datetime.now(dt.UTC).date(), deadline=self._deadline(context),
@@ -60,13 +60,15 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
     async def GetReservation(
         self, request: reservation_pb2.GetReservationRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
-        return reply(*await self.saga.db.run(handlers.get_reservation, self.saga.db, request.reservation_id))
+        viewer = resolve_caller(context, GUEST, HOST)
+        return reply(*await self.saga.db.run(handlers.get_reservation, self.saga.db, request.reservation_id, viewer))
 
     async def ListReservations(
         self, request: reservation_pb2.ListReservationsRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.ListReservationsResponse:
+        viewer = resolve_caller(context, GUEST, HOST, guest_id=request.guest_id, host_id=request.host_id)
         limit, offset = page(request.page_size, request.page_token)
-        found = await self.saga.db.run(handlers.list_reservations, self.saga.db, request.guest_id, limit, offset)
+        found = await self.saga.db.run(handlers.list_reservations, self.saga.db, viewer, request.room_id, limit, offset)
         return reservation_pb2.ListReservationsResponse(
             reservations=[reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )
@@ -74,7 +76,5 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
     async def CancelReservation(
         self, request: reservation_pb2.CancelReservationRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
-        guest_id = resolve_caller(context, request.guest_id, "guest_id")
-        return reply(
-            *await self.saga.db.run(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest_id)
-        )
+        guest = resolve_caller(context, GUEST, guest_id=request.guest_id)
+        return reply(*await self.saga.db.run(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest))

@@ -34,6 +34,10 @@ class HoldNotFound(RoomError):
     pass
 
 
+class NoStay(RoomError):
+    """A review needs a confirmed stay of that guest in that room."""
+
+
 class RoomAlreadyHeld(RoomError):
     """Another reservation holds the room for some of these nights."""
 

@@ -44,6 +44,8 @@ def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: 
     with db.uow() as uow:
         room = _room(uow.conn, room_id)
         review = domain.new_review(str(uuid.uuid4()), room, guest_id, rating, text)
+        if not repo.has_stayed(uow.conn, room_id, guest_id):
+            raise domain.NoStay(f"guest {guest_id} has no confirmed reservation of room {room_id} to review")
         count, created = repo.add_review(uow.conn, review)
         uow.emit(
             domain.ReviewCreated(

@@ -71,6 +71,13 @@ _SET_ROOM_STATUS = rooms.update().where(rooms.c.room_id == bindparam("key"))
 _GET_HOLD = select(holds).where(holds.c.reservation_id == bindparam("key"))
 _SET_HOLD_STATUS = holds.update().where(holds.c.reservation_id == bindparam("key"))
 _FREE_NIGHTS = room_nights.delete().where(room_nights.c.reservation_id == bindparam("key"))
+_STAYED = (
+    select(holds.c.reservation_id)
+    .where(
+        holds.c.room_id == bindparam("room"), holds.c.guest_id == bindparam("guest"), holds.c.status == HOLD_RESERVED
+    )
+    .limit(1)
+)
 _RESERVED_HOLDS = (
     select(func.count()).select_from(holds).where(holds.c.room_id == bindparam("key"), holds.c.status == HOLD_RESERVED)
 )
@@ -138,6 +145,11 @@ def add_hold(conn: Connection, hold: Hold) -> None:
         raise RoomAlreadyHeld(
             f"room {hold.room_id} is already held for some nights between {hold.check_in} and {hold.check_out}"
         ) from None
+
+
+def has_stayed(conn: Connection, room_id: str, guest_id: str) -> bool:
+    """Whether the guest holds a confirmed (reserved, not released) stay in the room."""
+    return conn.execute(_STAYED, {"room": room_id, "guest": guest_id}).first() is not None
 
 
 def set_hold_status(conn: Connection, reservation_id: str, status: str) -> None:

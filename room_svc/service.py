@@ -7,7 +7,8 @@ import grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
 from room_svc import domain, handlers
 from room_svc.domain import Hold, Review, Room
-from svckit.caller import MissingCaller, resolve_caller
+from svckit import caller
+from svckit.caller import GUEST, HOST, require_mesh, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.paging import BadPageToken, next_token, page
@@ -16,11 +17,12 @@ ERRORS = {
     domain.InvalidRoom: grpc.StatusCode.INVALID_ARGUMENT,
     domain.InvalidReview: grpc.StatusCode.INVALID_ARGUMENT,
     domain.InvalidStay: grpc.StatusCode.INVALID_ARGUMENT,
-    MissingCaller: grpc.StatusCode.INVALID_ARGUMENT,
     BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
     domain.RoomNotFound: grpc.StatusCode.NOT_FOUND,
     domain.HoldNotFound: grpc.StatusCode.NOT_FOUND,
     domain.RoomAlreadyHeld: grpc.StatusCode.ALREADY_EXISTS,
+    domain.NoStay: grpc.StatusCode.FAILED_PRECONDITION,
+    **caller.ERRORS,
 }
 
 
@@ -51,7 +53,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
     async def RegisterRoom(
         self, request: room_pb2.RegisterRoomRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.Room:
-        host_id = resolve_caller(context, request.host_id, "host_id")
+        host_id = resolve_caller(context, HOST, host_id=request.host_id).subject
         room = await self.db.run(handlers.register_room, self.db, host_id, request.description, request.price_per_night)
         return room_reply(*room)
 
@@ -70,7 +72,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
     async def CreateReview(
         self, request: room_pb2.CreateReviewRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.Review:
-        guest_id = resolve_caller(context, request.guest_id, "guest_id")
+        guest_id = resolve_caller(context, GUEST, guest_id=request.guest_id).subject
         review = await self.db.run(
             handlers.create_review, self.db, request.room_id, guest_id, request.rating, request.text
         )
@@ -92,6 +94,8 @@ class RoomHolds(holds_pb2_grpc.RoomHoldsServicer):
         self.db = db
 
     async def HoldRoom(self, request: holds_pb2.HoldRoomRequest, context: grpc.aio.ServicerContext) -> holds_pb2.Hold:
+        require_mesh(context)
+        resolve_caller(context, GUEST, guest_id=request.guest_id)  # the guest the edge verified
         hold, room = await self.db.run(
             handlers.hold_room,
             self.db,
@@ -106,4 +110,5 @@ class RoomHolds(holds_pb2_grpc.RoomHoldsServicer):
     async def ReleaseRoom(
         self, request: holds_pb2.ReleaseRoomRequest, context: grpc.aio.ServicerContext
     ) -> holds_pb2.Hold:
+        require_mesh(context)  # also with no caller: a crashed saga is undone by recovery, for no one
         return hold_reply(*await self.db.run(handlers.release_room, self.db, request.reservation_id))

@@ -9,6 +9,7 @@ from typing import TypeVar
 import grpc
 
 T = TypeVar("T")
+Metadata = tuple[tuple[str, str], ...]
 MARGIN_S = 0.05  # left to the caller to undo its work when a dependency runs out of time
 MIN_CALL_S = 0.01
 
@@ -42,8 +43,8 @@ def overloaded(exc: grpc.aio.AioRpcError) -> bool:
     return any(key == "x-envoy-overloaded" for key, _ in metadata)
 
 
-async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Deadline) -> T:
-    """Call `rpc` once with what is left of `deadline`.
+async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Deadline, metadata: Metadata = ()) -> T:
+    """Call `rpc` once with what is left of `deadline` (and `metadata`: svckit.caller.on_behalf_of).
 
     Retries are the mesh's alone (Envoy's route retry policy, Istio's VirtualService in a cluster): a client
     layer on top would multiply the attempts under overload. Raises grpc.aio.AioRpcError; DEADLINE_EXCEEDED,
@@ -52,7 +53,7 @@ async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Dead
     remaining = deadline.remaining()
     if remaining < MIN_CALL_S:
         raise DeadlineSpent()
-    return await rpc(request, timeout=remaining)
+    return await rpc(request, timeout=remaining, metadata=metadata)
 
 
 class DeadlineSpent(grpc.aio.AioRpcError):

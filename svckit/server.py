@@ -50,11 +50,13 @@ class App:
 
 
 def public_pool(path: str) -> tuple[descriptor_pool.DescriptorPool, list[str]]:
-    """A pool holding only the public descriptor set, and the services it names."""
+    """A pool holding only the public descriptor set and gRPC health, and the services it names."""
     fds = descriptor_pb2.FileDescriptorSet.FromString(Path(path).read_bytes())
+    health_file = descriptor_pb2.FileDescriptorProto()
+    health_pb2.DESCRIPTOR.CopyToProto(health_file)
     pool = descriptor_pool.DescriptorPool()
     names = []
-    for file in fds.file:
+    for file in [*fds.file, health_file]:
         pool.Add(file)
         names += [f"{file.package}.{svc.name}" for svc in file.service]
     return pool, names

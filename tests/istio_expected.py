@@ -8,14 +8,19 @@ from svckit.server import STOP_GRACE_S
 from tests.istio_manifests import GATEWAY_SA, ROOT, host, principal
 from tools import envoy_config, topology
 from tools.envoy_config import EDGE_TIMEOUT_S
+from tools.tokens import Identity
 
 TOPO = topology.load()
 DESCRIPTOR_SET = ROOT / "envoy" / "bnb.pb"
 _PORTS = envoy_config.Ports(
     TOPO.edge_port, TOPO.mesh_port, TOPO.admin_port, {name: [spec.port] for name, spec in TOPO.services.items()}
 )
-ENVOY = envoy_config.render(TOPO, _PORTS, str(DESCRIPTOR_SET))
+ENVOY = envoy_config.render(
+    TOPO, _PORTS, str(DESCRIPTOR_SET), Identity(TOPO.auth.issuer, TOPO.auth.audience, "jwks.json")
+)
 REFLECTION = {"/grpc.reflection.v1alpha.ServerReflection/*", "/grpc.reflection.v1.ServerReflection/*"}
+# The reflecting service also answers for the edge's gRPC health, as at the local edge.
+HEALTH = {"/grpc.health.v1.Health/*"}
 # Settings whose local default (loopback, SQLite, one replica, the repo's path...) would be wrong in the cluster.
 CLUSTER_SETTINGS = {
     "BNB_PORT", "BNB_BIND_HOST", "BNB_DATABASE_URL", "BNB_NATS_URL", "BNB_STREAM_REPLICAS", "BNB_DRAIN_SECONDS",
@@ -127,7 +132,7 @@ def route_from_envoy(action: dict[str, Any]) -> dict[str, Any]:
 def allowed_paths(service: str) -> dict[str, set[str]]:
     """Principal -> paths: the edge gets the public services, a caller (mesh.toml `calls`) the internal ones."""
     spec = TOPO.services[service]
-    public = {f"/{name}/*" for name in spec.public} | (REFLECTION if spec.reflection else set())
+    public = {f"/{name}/*" for name in spec.public} | (REFLECTION | HEALTH if spec.reflection else set())
     allowed = {principal(GATEWAY_SA): public}
     for caller in (other for other, o in TOPO.services.items() if service in o.calls and spec.internal):
         allowed[principal(caller)] = {f"/{name}/*" for name in spec.internal}

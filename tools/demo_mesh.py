@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 
-from tools import envoy_config, probes, topology
+from tools import envoy_config, probes, tokens, topology
 from tools.mesh import MeshConfig, wait_ready, write
 
 BIN = Path(sys.executable).parent
@@ -113,6 +113,18 @@ class Mesh:
 
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(self.edge, options=[("grpc.enable_http_proxy", 0)])
+
+    def token(self, subject: str, role: str, **claims: object) -> str:
+        """A token this mesh's edge accepts (its development key); `claims` override iss, aud, exp..."""
+        return tokens.mint(self.cfg.data_dir, subject, role, **claims)
+
+    def auth(self, subject: str, role: str) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata for `subject` as `role`: metadata=mesh.auth("g1", "guest")."""
+        return (("authorization", f"Bearer {self.token(subject, role)}"),)
+
+    def headers(self, subject: str, role: str) -> dict[str, str]:
+        """HTTP headers for `subject` as `role`: headers=mesh.headers("h1", "host")."""
+        return dict(self.auth(subject, role))
 
     def stats(self, prefix: str = "") -> dict[str, int]:
         return probes.envoy_stats(self.cfg.ports.admin, prefix)

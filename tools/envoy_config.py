@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools import envoy_auth
+from tools.tokens import Identity
 from tools.topology import Topology
 
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
@@ -102,7 +104,9 @@ def _cluster(name: str, ports: list[int], policy: dict[str, Any], pool: dict[str
     }  # fmt: skip
 
 
-def _route(service: str, cluster: str, timeout_s: float, retry: dict[str, Any] | None = None) -> dict[str, Any]:
+def _route(
+    service: str, cluster: str, timeout_s: float, retry: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     action: dict[str, Any] = {
         "cluster": cluster,
         "timeout": f"{timeout_s:g}s",
@@ -118,7 +122,7 @@ def _route(service: str, cluster: str, timeout_s: float, retry: dict[str, Any] |
                                       "typed_config": {"@type": PREVIOUS_HOSTS}}],
             "host_selection_retry_max_attempts": 3,
         }  # fmt: skip
-    return {"match": {"prefix": f"/{service}/"}, "route": action}
+    return {"match": {"prefix": f"/{service}/"}, "route": action, **extra}
 
 
 def _not_found() -> dict[str, Any]:
@@ -154,12 +158,15 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
 
 
 # Envoy's own replies (no route, bad JSON, breaker open) carry the gRPC code a service would have sent.
-LOCAL_REPLY_CODES = {400: 3, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
+LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
 
 
 def _local_reply(http: int, grpc: int) -> dict[str, Any]:
+    """REST callers get the JSON body; gRPC callers keep Envoy's plain grpc-message ("Jwt is missing")."""
     body = {"code": grpc, "message": "%LOCAL_REPLY_BODY%", "details": "%RESPONSE_CODE_DETAILS%"}
-    match = {"status_code_filter": {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}}
+    status = {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}
+    rest = {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}, "invert_match": True}}
+    match = {"and_filter": {"filters": [{"status_code_filter": status}, {"header_filter": rest}]}}
     return {"filter": match, "body_format_override": {"json_format": body}}
 
 
@@ -180,15 +187,20 @@ def _fault(name: str, prefix: str) -> dict[str, Any]:
     }}  # fmt: skip
 
 
-def render(topology: Topology, ports: Ports, descriptor_set: str, variant: Variant = Variant()) -> dict[str, Any]:
-    """The Envoy bootstrap; `variant` holds the demos' and tests' changes (pool numbers, no health checks, faults)."""
+def render(
+    topology: Topology, ports: Ports, descriptor_set: str, identity: Identity, variant: Variant = Variant()
+) -> dict[str, Any]:
+    """The Envoy bootstrap; `identity` is what the edge verifies tokens against; `variant` holds the demos' and
+    tests' changes (pool numbers, no health checks, faults)."""
     policy = topology.policy
     services = topology.services.values()
     public = [name for spec in services for name in spec.public]
     edge_retry = {**policy["edge_retry"], "per_try_timeout_ms": EDGE_TIMEOUT_S * 1000}
     edge_routes = [_route(name, spec.name, EDGE_TIMEOUT_S, edge_retry) for spec in services for name in spec.public]
     reflector = next(spec.name for spec in services if spec.reflection)
-    edge_routes.append({"match": {"prefix": "/grpc.reflection."}, "route": {"cluster": reflector}})
+    # The edge's own gRPC health and reflection are the reflecting service's.
+    edge_routes += [{"match": {"prefix": prefix}, "route": {"cluster": reflector}}
+                    for prefix in ("/grpc.reflection.", "/grpc.health.v1.Health/")]  # fmt: skip
     transcoder = {"name": "envoy.filters.http.grpc_json_transcoder", "typed_config": {
         "@type": TRANSCODER,
         "proto_descriptor": descriptor_set,
@@ -198,19 +210,26 @@ def render(topology: Topology, ports: Ports, descriptor_set: str, variant: Varia
         "request_validation_options": {"reject_unknown_method": True, "reject_unknown_query_parameters": True},
     }}  # fmt: skip
     timeout_s = policy["timeout"]["route_ms"] / 1000
-    mesh_routes = [_route(name, spec.name, timeout_s, policy["retry"]) for spec in services for name in spec.internal]
+    via = envoy_auth.through_mesh(topology.auth)
+    mesh_routes = [
+        _route(name, spec.name, timeout_s, policy["retry"], request_headers_to_add=via)
+        for spec in services
+        for name in spec.internal
+    ]
+    edge_filters = [*envoy_auth.filters(topology.auth, identity), transcoder]
     faults = [_fault(name, prefix) for name, prefix in variant.faults.items()]
     bootstrap: dict[str, Any] = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": ports.admin}}},
         "static_resources": {
             "listeners": [
-                _listener("edge", ports.edge, _hcm("edge", [*edge_routes, _not_found()], [transcoder], json=True)),
+                _listener("edge", ports.edge, _hcm("edge", [*edge_routes, _not_found()], edge_filters, json=True)),
                 _listener("mesh", ports.mesh, _hcm("mesh", [*mesh_routes, _not_found()], faults, json=False)),
             ],
             "clusters": [
                 _cluster(s.name, ports.endpoints[s.name], policy, _pool(policy, variant, s.name), variant.health_checks)
                 for s in services
-            ],
+            ]
+            + envoy_auth.clusters(identity),
         },
     }
     if faults:

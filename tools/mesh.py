@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools import envoy_config, probes, topology
+from tools.tokens import Identity
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -33,6 +34,7 @@ class MeshConfig:
     health_checks: bool = True  # Envoy's active gRPC health checks (a test turns them off)
     faults: dict[str, str] = field(default_factory=dict)  # Envoy fault filters: name -> gRPC path prefix
     envoy_concurrency: int = 2
+    identity: Identity | None = None  # what the edge verifies; None: the development key in data_dir
 
     @property
     def run_dir(self) -> Path:
@@ -57,12 +59,14 @@ class MeshConfig:
             endpoints,
         )
         nats = port("BNB_NATS_PORT", topo.nats_port)
+        data_dir = Path(environ.get("BNB_DATA_DIR", ROOT / ".data")).resolve()
         return cls(
-            data_dir=Path(environ.get("BNB_DATA_DIR", ROOT / ".data")).resolve(),
+            data_dir=data_dir,
             nats_port=nats,
             monitor_port=port("BNB_NATS_MONITOR_PORT", nats + 4000),
             ports=edge,
             env={k: v for k, v in environ.items() if k == "MAX_RESERVATIONS_PER_GUEST"},
+            identity=Identity.from_env(data_dir, environ),
         )
 
     def service_env(self, service: str, port: int) -> dict[str, str]:
@@ -107,7 +111,8 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     logs.mkdir(parents=True, exist_ok=True)
     topo = topology.load()
     variant = envoy_config.Variant(cfg.pool, cfg.pool_clusters, cfg.health_checks, cfg.faults)
-    envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), variant)
+    identity = cfg.identity or Identity.from_env(cfg.data_dir, {})
+    envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), identity, variant)
     (run / "envoy.json").write_text(json.dumps(envoy, indent=1))
     parts = [
         f"[supervisord]\nnodaemon=true\nsilent=true\nlogfile={run}/supervisord.log\npidfile={run}/supervisord.pid\n"

@@ -25,6 +25,24 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
+class Auth:
+    """Who the edge lets in: mesh.toml [auth]."""
+
+    issuer: str
+    audience: str
+    subject_header: str
+    role_header: str
+    via_header: str
+    public_rest: tuple[tuple[str, str], ...]  # (method, path); a path ending in "*" is a prefix
+    public_grpc: tuple[str, ...]  # gRPC paths; ending in "*": a prefix
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The headers only the mesh may set: stripped from every request that arrives at the edge."""
+        return self.subject_header, self.role_header, self.via_header
+
+
+@dataclass(frozen=True)
 class Topology:
     edge_port: int
     mesh_port: int
@@ -33,6 +51,7 @@ class Topology:
     services: dict[str, ServiceSpec]
     policy: dict[str, Any]
     demo_circuit_breaker: dict[str, int]
+    auth: Auth
 
 
 def load(path: Path = MESH_TOML) -> Topology:
@@ -48,7 +67,7 @@ def load(path: Path = MESH_TOML) -> Topology:
         )
         for name, spec in raw["services"].items()
     }
-    edge = raw["edge"]
+    edge, auth = raw["edge"], raw["auth"]
     return Topology(
         edge_port=edge["port"],
         mesh_port=edge["mesh_port"],
@@ -57,4 +76,13 @@ def load(path: Path = MESH_TOML) -> Topology:
         services=services,
         policy=raw["policy"],
         demo_circuit_breaker=raw["demo_circuit_breaker"],
+        auth=Auth(
+            issuer=auth["issuer"],
+            audience=auth["audience"],
+            subject_header=auth["subject_header"],
+            role_header=auth["role_header"],
+            via_header=auth["via_header"],
+            public_rest=tuple(tuple(rule.split(" ", 1)) for rule in auth["public_rest"]),  # type: ignore[misc]
+            public_grpc=tuple(auth["public_grpc"]),
+        ),
     )

@@ -13,6 +13,7 @@ from message_svc import handlers
 from message_svc.main import build
 from message_svc.service import MessageService
 from message_svc.tests.fakes import FakeSender, wrap
+from svckit.caller import on_behalf_of
 from svckit.config import Settings
 from svckit.db import Database
 
@@ -24,8 +25,11 @@ class Aborted(Exception):
 class FakeContext:
     code: grpc.StatusCode | None = None
 
+    def __init__(self, who: tuple[str, str] | None) -> None:
+        self.metadata = on_behalf_of(*who) if who else ()
+
     def invocation_metadata(self) -> tuple:
-        return ()
+        return self.metadata
 
     async def abort(self, code: grpc.StatusCode, details: str) -> None:
         self.code = code
@@ -42,8 +46,11 @@ def seed(db: Database) -> None:
             uow.commit()
 
 
-def call(db: Database, **fields: object) -> tuple[message_pb2.ListMessagesResponse | None, FakeContext]:
-    context = FakeContext()
+def call(
+    db: Database, who: tuple[str, str] | None, **fields: object
+) -> tuple[message_pb2.ListMessagesResponse | None, FakeContext]:
+    """ListMessages as `who` (subject, role), as the edge would have verified them; None: no caller."""
+    context = FakeContext(who)
     try:
         reply = asyncio.run(MessageService(db).ListMessages(message_pb2.ListMessagesRequest(**fields), context))
     except Aborted:
@@ -51,37 +58,56 @@ def call(db: Database, **fields: object) -> tuple[message_pb2.ListMessagesRespon
     return reply, context
 
 
-def test_guest_filter_returns_only_that_guests_messages_oldest_first(db: Database) -> None:
+G1, H1 = ("g1", "guest"), ("h1", "host")
+
+
+@pytest.mark.parametrize("fields", [{}, {"guest_id": "g1"}])
+def test_a_guest_gets_only_their_own_messages_oldest_first(db: Database, fields: dict) -> None:
     seed(db)
-    reply, _ = call(db, guest_id="g1")
+    reply, _ = call(db, G1, **fields)
     assert [(m.recipient_kind, m.reservation_id) for m in reply.messages] == [("guest", "r1"), ("guest", "r3")]
     assert reply.messages[0].created_at.startswith("2025-03-01T12:00:00")
 
 
-def test_host_and_reservation_filters_combine(db: Database) -> None:
+def test_a_host_gets_their_own_and_the_reservation_filter_narrows_them(db: Database) -> None:
     seed(db)
-    reply, _ = call(db, host_id="h1", reservation_id="r2")
+    reply, _ = call(db, H1)
+    assert [(m.recipient_id, m.reservation_id) for m in reply.messages] == [("h1", "r1"), ("h1", "r2")]
+    reply, _ = call(db, H1, reservation_id="r2")
     assert [(m.recipient_id, m.reservation_id) for m in reply.messages] == [("h1", "r2")]
+    reply, _ = call(db, ("h2", "host"), reservation_id="r2")  # another host's reservation: nothing of it
+    assert list(reply.messages) == []
 
 
-def test_guest_and_host_together_mean_messages_to_either(db: Database) -> None:
+@pytest.mark.parametrize(
+    ("who", "fields", "code"),
+    [
+        (None, {}, grpc.StatusCode.UNAUTHENTICATED),
+        (G1, {"guest_id": "g2"}, grpc.StatusCode.PERMISSION_DENIED),
+        (G1, {"host_id": "g1"}, grpc.StatusCode.PERMISSION_DENIED),
+        (H1, {"guest_id": "h1"}, grpc.StatusCode.PERMISSION_DENIED),
+        (("a1", "admin"), {}, grpc.StatusCode.PERMISSION_DENIED),
+    ],
+)
+def test_someone_elses_messages_are_refused(db: Database, who: tuple | None, fields: dict, code: object) -> None:
     seed(db)
-    reply, _ = call(db, guest_id="g2", host_id="h2")
-    assert {(m.recipient_kind, m.recipient_id) for m in reply.messages} == {("guest", "g2"), ("host", "h2")}
+    reply, context = call(db, who, **fields)
+    assert reply is None and context.code == code
 
 
 def test_pages_cover_every_message_once(db: Database) -> None:
     seed(db)
-    first, _ = call(db, page_size=4)
-    second, _ = call(db, page_size=4, page_token=first.next_page_token)
-    ids = [m.message_id for m in [*first.messages, *second.messages]]
-    assert len(ids) == 6 == len(set(ids))
-    assert second.next_page_token == ""
+    first, _ = call(db, H1, page_size=1)
+    second, _ = call(db, H1, page_size=1, page_token=first.next_page_token)
+    third, _ = call(db, H1, page_size=1, page_token=second.next_page_token)
+    ids = [m.message_id for m in [*first.messages, *second.messages, *third.messages]]
+    assert len(ids) == 2 == len(set(ids))
+    assert third.next_page_token == ""
 
 
-@pytest.mark.parametrize("fields", [{"page_token": "!!nope"}, {"page_size": -1}, {"guest_id": "has space"}])
+@pytest.mark.parametrize("fields", [{"page_token": "!!nope"}, {"page_size": -1}, {"reservation_id": "has space"}])
 def test_bad_request_is_invalid_argument(db: Database, fields: dict) -> None:
-    reply, context = call(db, **fields)
+    reply, context = call(db, G1, **fields)
     assert reply is None and context.code == grpc.StatusCode.INVALID_ARGUMENT
 
 

@@ -12,8 +12,11 @@ from sqlalchemy import select
 from reservation_svc import domain, handlers, repository
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Held, Saga
+from svckit.caller import Caller
 from svckit.db import Database, outbox
 from svckit.mesh import Deadline
+
+GUEST_G1 = Caller("g1", "guest")
 
 TODAY = dt.date(2030, 1, 1)
 
@@ -64,7 +67,7 @@ def request(saga: Saga, guest: str = "g1", check_in: str = "2030-02-01", check_o
 
 def rows(db: Database) -> list[Reservation]:
     with db.read() as conn:
-        return [r for r, _ in repository.listing(conn, "", 100, 0)]
+        return [r for r, _ in repository.listing(conn, 100, 0)]
 
 
 def events(db: Database) -> list[str]:
@@ -104,7 +107,7 @@ def test_guest_limit_counts_active_reservations_only(db: Database) -> None:
     request(saga, check_in="2030-03-05", check_out="2030-03-06")
     with pytest.raises(domain.GuestLimitReached):
         request(saga, check_in="2030-03-08", check_out="2030-03-09")
-    handlers.cancel_reservation(db, first.reservation_id, "g1")
+    handlers.cancel_reservation(db, first.reservation_id, GUEST_G1)
     assert request(saga, check_in="2030-03-08", check_out="2030-03-09").status == "approved"
 
 
@@ -133,10 +136,10 @@ def test_payment_event_confirms_and_cancellation_is_final(db: Database) -> None:
     with db.uow() as uow:
         handlers.on_payment_approved(uow, event, None)
         uow.commit()
-    assert handlers.get_reservation(db, r.reservation_id)[0].status == "confirmed"
-    assert handlers.cancel_reservation(db, r.reservation_id, "g1")[0].status == "cancelled"
+    assert handlers.get_reservation(db, r.reservation_id, GUEST_G1)[0].status == "confirmed"
+    assert handlers.cancel_reservation(db, r.reservation_id, GUEST_G1)[0].status == "cancelled"
     with pytest.raises(domain.NotCancellable, match="already cancelled"):
-        handlers.cancel_reservation(db, r.reservation_id, "g1")
+        handlers.cancel_reservation(db, r.reservation_id, GUEST_G1)
     assert events(db)[-2:] == ["bnb.reservation.ReservationConfirmed.v1", "bnb.reservation.ReservationCancelled.v1"]
 
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$bnb/reservation/v1/reservation.proto\x12\x12\x62nb.reservation.v1\x1a\x1cgoogle/api/annotations.proto\"\xc6\x01\n\x0bReservation\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x05 \x01(\t\x12\x11\n\tcheck_out\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x12\n\npayment_id\x18\x08 \x01(\t\x12\x0e\n\x06\x61mount\x18\t \x01(\x03\x12\x12\n\ncreated_at\x18\n \x01(\t\"c\n\x19RequestReservationRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08guest_id\x18\x02 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x03 \x01(\t\x12\x11\n\tcheck_out\x18\x04 \x01(\t\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"R\n\x17ListReservationsRequest\x12\x10\n\x08guest_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"j\n\x18ListReservationsResponse\x12\x35\n\x0creservations\x18\x01 \x03(\x0b\x32\x1f.bnb.reservation.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x18\x43\x61ncelReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x10\n\x08guest_id\x18\x02 \x01(\t2\xb9\x04\n\x12ReservationService\x12~\n\x12RequestReservation\x12-.bnb.reservation.v1.RequestReservationRequest\x1a\x1f.bnb.reservation.v1.Reservation\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/reservations:\x01*\x12\x84\x01\n\x0eGetReservation\x12).bnb.reservation.v1.GetReservationRequest\x1a\x1f.bnb.reservation.v1.Reservation\"&\x82\xd3\xe4\x93\x02 \x12\x1e/reservations/{reservation_id}\x12\x84\x01\n\x10ListReservations\x12+.bnb.reservation.v1.ListReservationsRequest\x1a,.bnb.reservation.v1.ListReservationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/reservations\x12\x94\x01\n\x11\x43\x61ncelReservation\x12,.bnb.reservation.v1.CancelReservationRequest\x1a\x1f.bnb.reservation.v1.Reservation\"0\x82\xd3\xe4\x93\x02*\"%/reservations/{reservation_id}:cancel:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$bnb/reservation/v1/reservation.proto\x12\x12\x62nb.reservation.v1\x1a\x1cgoogle/api/annotations.proto\"\xc6\x01\n\x0bReservation\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x05 \x01(\t\x12\x11\n\tcheck_out\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x12\n\npayment_id\x18\x08 \x01(\t\x12\x0e\n\x06\x61mount\x18\t \x01(\x03\x12\x12\n\ncreated_at\x18\n \x01(\t\"c\n\x19RequestReservationRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08guest_id\x18\x02 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x03 \x01(\t\x12\x11\n\tcheck_out\x18\x04 \x01(\t\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"t\n\x17ListReservationsRequest\x12\x10\n\x08guest_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0f\n\x07room_id\x18\x04 \x01(\t\x12\x0f\n\x07host_id\x18\x05 \x01(\t\"j\n\x18ListReservationsResponse\x12\x35\n\x0creservations\x18\x01 \x03(\x0b\x32\x1f.bnb.reservation.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"D\n\x18\x43\x61ncelReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x10\n\x08guest_id\x18\x02 \x01(\t2\xb9\x04\n\x12ReservationService\x12~\n\x12RequestReservation\x12-.bnb.reservation.v1.RequestReservationRequest\x1a\x1f.bnb.reservation.v1.Reservation\"\x18\x82\xd3\xe4\x93\x02\x12\"\r/reservations:\x01*\x12\x84\x01\n\x0eGetReservation\x12).bnb.reservation.v1.GetReservationRequest\x1a\x1f.bnb.reservation.v1.Reservation\"&\x82\xd3\xe4\x93\x02 \x12\x1e/reservations/{reservation_id}\x12\x84\x01\n\x10ListReservations\x12+.bnb.reservation.v1.ListReservationsRequest\x1a,.bnb.reservation.v1.ListReservationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/reservations\x12\x94\x01\n\x11\x43\x61ncelReservation\x12,.bnb.reservation.v1.CancelReservationRequest\x1a\x1f.bnb.reservation.v1.Reservation\"0\x82\xd3\xe4\x93\x02*\"%/reservations/{reservation_id}:cancel:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,11 +47,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETRESERVATIONREQUEST']._serialized_start=392
   _globals['_GETRESERVATIONREQUEST']._serialized_end=439
   _globals['_LISTRESERVATIONSREQUEST']._serialized_start=441
-  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=523
-  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=525
-  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=631
-  _globals['_CANCELRESERVATIONREQUEST']._serialized_start=633
-  _globals['_CANCELRESERVATIONREQUEST']._serialized_end=701
-  _globals['_RESERVATIONSERVICE']._serialized_start=704
-  _globals['_RESERVATIONSERVICE']._serialized_end=1273
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=557
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=559
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=665
+  _globals['_CANCELRESERVATIONREQUEST']._serialized_start=667
+  _globals['_CANCELRESERVATIONREQUEST']._serialized_end=735
+  _globals['_RESERVATIONSERVICE']._serialized_start=738
+  _globals['_RESERVATIONSERVICE']._serialized_end=1307
 # @@protoc_insertion_point(module_scope)

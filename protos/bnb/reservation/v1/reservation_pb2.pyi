@@ -50,14 +50,18 @@ class GetReservationRequest(_message.Message):
     def __init__(self, reservation_id: _Optional[str] = ...) -> None: ...
 
 class ListReservationsRequest(_message.Message):
-    __slots__ = ("guest_id", "page_size", "page_token")
+    __slots__ = ("guest_id", "page_size", "page_token", "room_id", "host_id")
     GUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_ID_FIELD_NUMBER: _ClassVar[int]
     guest_id: str
     page_size: int
     page_token: str
-    def __init__(self, guest_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    room_id: str
+    host_id: str
+    def __init__(self, guest_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., room_id: _Optional[str] = ..., host_id: _Optional[str] = ...) -> None: ...
 
 class ListReservationsResponse(_message.Message):
     __slots__ = ("reservations", "next_page_token")
