@@ -152,7 +152,10 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
         },
     }  # fmt: skip
     if json:
-        mappers = [_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items()]
+        # jwt_authn answers 403 to a token for another audience, the one 403 Envoy itself gives at the edge;
+        # a token that is not for us is as unauthenticated as a bad one: 401 for it too.
+        audience = [_local_reply(403, 16, rest, status=401) for rest in (True, False)]
+        mappers = [*audience, *(_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items())]
         hcm["typed_config"]["local_reply_config"] = {"mappers": mappers}
     return hcm
 
@@ -161,13 +164,20 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
 LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
 
 
-def _local_reply(http: int, grpc: int) -> dict[str, Any]:
-    """REST callers get the JSON body; gRPC callers keep Envoy's plain grpc-message ("Jwt is missing")."""
-    body = {"code": grpc, "message": "%LOCAL_REPLY_BODY%", "details": "%RESPONSE_CODE_DETAILS%"}
-    status = {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}
-    rest = {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}, "invert_match": True}}
-    match = {"and_filter": {"filters": [{"status_code_filter": status}, {"header_filter": rest}]}}
-    return {"filter": match, "body_format_override": {"json_format": body}}
+def _local_reply(http: int, grpc: int, rest: bool = True, status: int | None = None) -> dict[str, Any]:
+    """REST callers get the JSON body; gRPC callers (`rest` False) keep Envoy's plain grpc-message ("Jwt is
+    missing"). `status` rewrites the HTTP status (and so the gRPC code Envoy derives from it)."""
+    code = {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}
+    grpc_call = {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"},
+                            "invert_match": rest, "treat_missing_header_as_empty": True}}  # fmt: skip
+    mapper: dict[str, Any] = {"filter": {"and_filter": {"filters": [{"status_code_filter": code},
+                                                                    {"header_filter": grpc_call}]}}}  # fmt: skip
+    if rest:
+        body = {"code": grpc, "message": "%LOCAL_REPLY_BODY%", "details": "%RESPONSE_CODE_DETAILS%"}
+        mapper["body_format_override"] = {"json_format": body}
+    if status:
+        mapper["status_code"] = status
+    return mapper
 
 
 def _listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
