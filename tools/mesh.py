@@ -187,16 +187,24 @@ bnb-mesh is up ({time.monotonic() - started:.1f}s): every service reports SERVIN
   Envoy admin        http://localhost:{cfg.ports.admin}
   NATS JetStream     nats://127.0.0.1:{cfg.nats_port}  (monitor http://localhost:{cfg.monitor_port})
   data and logs      {cfg.data_dir}  (logs in {cfg.run_dir / "logs"})
-Try:
-  curl -s -X POST localhost:{e}/rooms -d '{{"description":"Beautiful House","host_id":"h1","price_per_night":12000}}'
+  tokens verified    {_identity(cfg)}
+Try (the catalogue is public; everything else takes a token: make -s token GUEST=g1, or HOST=h1):
+  HOST_TOKEN=$(make -s token HOST=h1) GUEST_TOKEN=$(make -s token GUEST=g1)
+  curl -s -X POST localhost:{e}/rooms -H "authorization: Bearer $HOST_TOKEN" \\
+       -d '{{"description":"Beautiful House","price_per_night":12000}}'
   curl -s localhost:{e}/rooms
-  curl -s -X POST localhost:{e}/reservations \\
-       -d '{{"room_id":"<room_id>","guest_id":"g1","check_in":"2030-01-10","check_out":"2030-01-12"}}'
+  curl -s -X POST localhost:{e}/reservations -H "authorization: Bearer $GUEST_TOKEN" \\
+       -d '{{"room_id":"<room_id>","check_in":"2030-01-10","check_out":"2030-01-12"}}'
   curl -s localhost:{e}/roomviews
   .venv/bin/grpcurl -plaintext localhost:{e} list
 Ctrl-C stops everything.""",
         flush=True,
     )
+
+
+def _identity(cfg: MeshConfig) -> str:
+    identity = cfg.identity or Identity.from_env(cfg.data_dir, {})
+    return f"issuer {identity.issuer}, audience {identity.audience}, keys {identity.jwks}"
 
 
 def main() -> None:
