@@ -43,7 +43,7 @@ def checkov(binary: str, framework: str, *target: str) -> subprocess.CompletedPr
 
 def envoy_validate(http_filter: dict[str, Any], workdir: Path) -> subprocess.CompletedProcess[str]:
     """`envoy --mode validate` on a one-listener bootstrap carrying `http_filter` before the router: the
-    typed config is parsed strictly and the transcoder loads its descriptor set and finds its services."""
+    typed config is parsed strictly (a transcoder also loads its descriptor set and finds its services)."""
     hcm = {
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
