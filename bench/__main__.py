@@ -42,7 +42,9 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
         bare_db = urls.pop("bare", f"sqlite:///{base / 'ceiling' / 'reservation.db'}")
         print(f"bench: the ceiling, bare processes on the same Envoy config ({args.db})", flush=True)
         with Ceiling.start(base / "ceiling", bare_db) as ceiling:
-            subject = runs.Subject("ceiling", ceiling.edge, ceiling.nats_port, ceiling.roots, full=False)
+            subject = runs.Subject(
+                "ceiling", ceiling.edge, ceiling.nats_port, ceiling.roots, full=False, mint=ceiling.token
+            )
             bare = asyncio.run(runs.measure(subject, args, tool))
         print(f"bench: the mesh, as `make run` starts it ({args.db})", flush=True)
         cfg = mesh_config(base / "mesh", envoy_concurrency=2, env={"BNB_DRAIN_SECONDS": "0"}, database_urls=urls)
@@ -51,7 +53,7 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
             def roots() -> procs.Roots:
                 return procs.supervised(mesh.process.pid, mesh.cfg.run_dir)
 
-            subject = runs.Subject("mesh", mesh.edge, mesh.cfg.nats_port, roots, full=True)
+            subject = runs.Subject("mesh", mesh.edge, mesh.cfg.nats_port, roots, full=True, mint=mesh.token)
             return asyncio.run(runs.measure(subject, args, tool)), bare
 
 

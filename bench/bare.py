@@ -1,4 +1,8 @@
-"""The ceiling's bare processes: the saga's hops with empty handlers (`python -m bench.bare <role> ...`)."""
+"""The ceiling's bare processes: the saga's hops with empty handlers (`python -m bench.bare <role> ...`).
+
+They check no identity (the edge in front of them verified the token, as for the mesh); the bare reservation
+sends the guest on its two internal calls, as the real one does (svckit.caller.on_behalf_of).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, cre
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
+from svckit.caller import GUEST, on_behalf_of
 
 CALL_TIMEOUT_S = 3.0
 STREAM, SUBJECT = "BENCH", "bench.reservation.approved.v1"
@@ -96,16 +101,16 @@ class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
     async def RequestReservation(
         self, request: reservation_pb2.RequestReservationRequest, _: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
-        rid = str(uuid.uuid4())
+        rid, guest = str(uuid.uuid4()), on_behalf_of(request.guest_id, GUEST)
         hold = await self.holds.HoldRoom(
             holds_pb2.HoldRoomRequest(reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id,
                                       check_in=request.check_in, check_out=request.check_out),
-            timeout=CALL_TIMEOUT_S,
+            metadata=guest, timeout=CALL_TIMEOUT_S,
         )  # fmt: skip
         payment = await self.approvals.ApprovePayment(
             approvals_pb2.ApprovePaymentRequest(reservation_id=rid, guest_id=request.guest_id, room_id=request.room_id,
                                                 amount=hold.price_per_night * hold.nights),
-            timeout=CALL_TIMEOUT_S,
+            metadata=guest, timeout=CALL_TIMEOUT_S,
         )  # fmt: skip
         reply = reservation_pb2.Reservation(
             reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id, host_id=hold.host_id,

@@ -1,4 +1,8 @@
-"""The ceiling: bench.bare's empty handlers on the mesh's own Envoy config, with a NATS of their own."""
+"""The ceiling: bench.bare's empty handlers on the mesh's own Envoy config, with a NATS of their own.
+
+Its edge verifies JWTs as the mesh's does (jwt_authn, against a development key of its own in its data dir):
+the bare handlers check no identity, the edge in front of them pays what it pays for the mesh.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import procs
-from tools import envoy_config, probes, topology
+from tools import envoy_config, probes, tokens, topology
 from tools.demo_mesh import LOOPBACK, free_ports
 from tools.mesh import BIN, ROOT
-from tools.tokens import Identity
 
 BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin
 STOP_WAIT_S = 10
@@ -22,6 +26,7 @@ STOP_WAIT_S = 10
 class Ceiling:
     """The bare processes, each started and stopped here by its PID."""
 
+    data_dir: Path  # its logs, its JetStream, its Envoy config and its development key
     ports: envoy_config.Ports
     nats_port: int
     monitor_port: int
@@ -33,11 +38,8 @@ class Ceiling:
         logs.mkdir(parents=True, exist_ok=True)
         edge, mesh, admin, nats, monitor, *bare = free_ports(5 + len(BARE))
         endpoints = {name: [] for name in topology.load().services} | {n: [p] for n, p in zip(BARE, bare, strict=True)}
-        ceiling = cls(envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {})
-        envoy = envoy_config.render(
-            topology.load(), ceiling.ports, str(ROOT / "envoy" / "bnb.pb"), Identity.from_env(base, {})
-        )
-        (base / "envoy.json").write_text(json.dumps(envoy, indent=1))
+        ceiling = cls(base, envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {})
+        (base / "envoy.json").write_text(json.dumps(envoy(base, ceiling.ports), indent=1))
         try:
             ceiling._spawn("nats", logs, f"{BIN}/nats-server", "-a", "127.0.0.1", "-p", str(nats), "-m", str(monitor),
                            "-js", "-sd", str(base / "jetstream"))  # fmt: skip
@@ -93,3 +95,13 @@ class Ceiling:
     @property
     def edge(self) -> str:
         return f"127.0.0.1:{self.ports.edge}"
+
+    def token(self, subject: str, role: str) -> str:
+        """A token this ceiling's edge accepts (its own development key; the mesh's tokens are refused here)."""
+        return tokens.mint(self.data_dir, subject, role)
+
+
+def envoy(base: Path, ports: envoy_config.Ports) -> dict[str, Any]:
+    """The mesh's Envoy config on the ceiling's ports, verifying tokens against the key pair in `base`/keys."""
+    identity = tokens.Identity.from_env(base, {})
+    return envoy_config.render(topology.load(), ports, str(ROOT / "envoy" / "bnb.pb"), identity)

@@ -1,7 +1,12 @@
-"""REST `POST /rooms` at the edge with an HTTP/1.1 load tool: `hey` (from Debian, installed when missing) or h2load."""
+"""REST `POST /rooms` at the edge with an HTTP/1.1 load tool: `hey` (from Debian, installed when missing) or h2load.
+
+Every request carries the same host's token (`authorization: Bearer ...`): the edge verifies it once and then
+finds it in its cache (jwt_cache_config), as for a host registering many rooms.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,9 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.workloads import HOST
 from tools import load
 
-BODY = '{"description":"Bench","host_id":"h-bench","price_per_night":100}'
+BODY = json.dumps({"description": "Bench", "host_id": HOST, "price_per_night": 100}, separators=(",", ":"))
 ENV = {**os.environ, "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
 
 
@@ -64,14 +70,20 @@ def tool() -> str:
     raise RuntimeError("neither hey nor h2load: apt-get install hey")
 
 
-def post_rooms(edge: str, concurrency: int, duration_s: int, load_tool: str) -> Result:
+def post_rooms(edge: str, concurrency: int, duration_s: int, load_tool: str, token: str) -> Result:
+    """`token`: HOST's, which the edge accepts."""
     url = f"http://{edge}/rooms"
-    return (_hey if load_tool == "hey" else _h2load)(url, concurrency, duration_s)
+    return (_hey if load_tool == "hey" else _h2load)(url, concurrency, duration_s, token)
 
 
-def _hey(url: str, concurrency: int, duration_s: int) -> Result:
-    command = ["hey", "-c", str(concurrency), "-z", f"{duration_s}s", "-m", "POST", "-T", "application/json"]
-    out = subprocess.run([*command, "-d", BODY, url], capture_output=True, text=True, env=ENV, check=True).stdout
+def hey_command(url: str, concurrency: int, duration_s: int, token: str) -> list[str]:
+    return ["hey", "-c", str(concurrency), "-z", f"{duration_s}s", "-m", "POST", "-T", "application/json",
+            "-H", f"authorization: Bearer {token}", "-d", BODY, url]  # fmt: skip
+
+
+def _hey(url: str, concurrency: int, duration_s: int, token: str) -> Result:
+    command = hey_command(url, concurrency, duration_s, token)
+    out = subprocess.run(command, capture_output=True, text=True, env=ENV, check=True).stdout
     return parse_hey(out, concurrency)
 
 
@@ -88,13 +100,14 @@ def parse_hey(out: str, concurrency: int) -> Result:
     return result
 
 
-def _h2load(url: str, concurrency: int, duration_s: int) -> Result:
+def _h2load(url: str, concurrency: int, duration_s: int, token: str) -> Result:
     """h2load over HTTP/1.1; its log file holds one line per request: start (us), status, duration (us)."""
     with tempfile.TemporaryDirectory() as tmp:
         body, log = Path(tmp) / "body.json", Path(tmp) / "requests.log"
         body.write_text(BODY)
         command = ["h2load", "--h1", "-c", str(concurrency), "-D", str(duration_s), "-d", str(body),
-                   "-H", "content-type: application/json", f"--log-file={log}", url]  # fmt: skip
+                   "-H", "content-type: application/json", "-H", f"authorization: Bearer {token}",
+                   f"--log-file={log}", url]  # fmt: skip
         out = subprocess.run(command, capture_output=True, text=True, env=ENV, check=True).stdout
         lines = [line.split() for line in log.read_text().splitlines() if line.strip()]
     result = Result("h2load", concurrency)

@@ -28,13 +28,15 @@ class Figures:
 
 @dataclass
 class Subject:
-    """Where a sequence runs: its edge, its NATS, and the process trees whose CPU and memory count."""
+    """Where a sequence runs: its edge, its NATS, the process trees whose CPU and memory count, and the tokens
+    its edge accepts (each edge verifies against the key of its own data dir)."""
 
     label: str
     edge: str
     nats_port: int
     roots: Callable[[], procs.Roots]
     full: bool  # the real mesh: event lag and REST too; the ceiling has no consumers and measures the saga only
+    mint: load.Mint  # Mesh.token, Ceiling.token
 
     async def drained(self) -> float:
         return await workloads.drained(self.nats_port)
@@ -49,16 +51,17 @@ async def _metered_sagas(t: Subject, n: int, concurrency: int) -> tuple[load.Res
         await t.drained()
         meter.start()
 
-    result = await workloads.sagas(t.edge, n, concurrency, ready)
+    result = await workloads.sagas(t.edge, n, concurrency, t.mint, ready)
     backlog_s = await t.drained()
     return result, meter.stop(), backlog_s
 
 
 async def _metered_rest(t: Subject, args: argparse.Namespace, tool: str) -> tuple[rest.Result, dict[str, float]]:
+    token = t.mint(workloads.HOST, "host")  # one host registers every room
     await t.drained()
     meter = procs.CpuMeter(t.roots)
     meter.start()
-    result = await asyncio.to_thread(rest.post_rooms, t.edge, args.rest_concurrency, args.rest_seconds, tool)
+    result = await asyncio.to_thread(rest.post_rooms, t.edge, args.rest_concurrency, args.rest_seconds, tool, token)
     await t.drained()
     return result, meter.stop()
 
@@ -68,16 +71,16 @@ async def measure(t: Subject, args: argparse.Namespace, tool: str) -> Figures:
     await t.drained()
     idle_rss = procs.rss(t.roots())
     print(f"{t.label}: up; warm-up ({args.warmup} sagas)", flush=True)
-    await workloads.sagas(t.edge, args.warmup, args.concurrency)  # connections, consumers, caches
+    await workloads.sagas(t.edge, args.warmup, args.concurrency, t.mint)  # connections, consumers, caches
     await t.drained()
     print(f"{t.label}: latency, {args.latency_sagas} sagas at c=1", flush=True)
-    latency = await workloads.sagas(t.edge, args.latency_sagas, 1)
+    latency = await workloads.sagas(t.edge, args.latency_sagas, 1, t.mint)
     latency.label = f"{t.label} c=1"
     lags = None
     if t.full:
         await t.drained()
         print(f"{t.label}: event lag, {args.lag_rate:g}/s open loop for {args.lag_seconds:g} s", flush=True)
-        lags = await workloads.paced_lags(t.edge, args.lag_rate, args.lag_seconds, t.drained)
+        lags = await workloads.paced_lags(t.edge, args.lag_rate, args.lag_seconds, t.mint, t.drained)
     print(f"{t.label}: throughput, {args.sagas} sagas at c={args.concurrency}", flush=True)
     sagas, cpu, backlog_s = await _metered_sagas(t, args.sagas, args.concurrency)
     sagas.label = f"{t.label} c={args.concurrency}"

@@ -1,4 +1,9 @@
-"""The measured workloads: reservations through the edge, how long their events take to reach the view, the backlog."""
+"""The measured workloads: reservations through the edge, how long their events take to reach the view, the backlog.
+
+Every call but the room view's reads carries a token the edge verifies: one host registers the rooms, and each
+reservation is its own guest's (no guest comes near MAX_RESERVATIONS_PER_GUEST), every token minted before the
+load starts.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ POLL_S = 0.005
 DRAIN_POLL_S = 0.02
 SETTLE_S = 0.2
 Ready = Callable[[], Awaitable[object]] | None
+HOST = "h-bench"  # registers every room, by gRPC and by REST
 
 
 @dataclass
@@ -41,34 +47,49 @@ class Lags:
         return sum(self.failures.values())
 
 
-async def rooms(channel: grpc.aio.Channel, n: int) -> list[str]:
+async def rooms(channel: grpc.aio.Channel, n: int, mint: load.Mint) -> list[str]:
     stub = room_pb2_grpc.RoomServiceStub(channel)
-    request = room_pb2.RegisterRoomRequest(host_id="h-bench", description="Bench", price_per_night=100)
+    request = room_pb2.RegisterRoomRequest(host_id=HOST, description="Bench", price_per_night=100)
+    auth = load.bearer(mint(HOST, "host"))
     replies = []
     for start in range(0, n, 50):
-        batch = [stub.RegisterRoom(request, timeout=10) for _ in range(min(50, n - start))]
+        batch = [stub.RegisterRoom(request, metadata=auth, timeout=10) for _ in range(min(50, n - start))]
         replies += await asyncio.gather(*batch)
     return [r.room_id for r in replies]
 
 
-def _request(room_ids: list[str], i: int) -> reservation_pb2.RequestReservationRequest:
-    """The i-th reservation: one night, its own guest, rooms taken in turn, no two on the same night."""
+@dataclass(frozen=True)
+class Guest:
+    guest_id: str
+    auth: load.Metadata  # the guest's token, as gRPC metadata
+
+
+def guests(n: int, mint: load.Mint) -> list[Guest]:
+    """`n` guests of their own, each with a token minted now (not while the load runs)."""
+    ids = [f"g-{uuid.uuid4()}" for _ in range(n)]
+    return [Guest(guest_id, load.bearer(mint(guest_id, "guest"))) for guest_id in ids]
+
+
+def _request(room_ids: list[str], i: int, guest: Guest) -> reservation_pb2.RequestReservationRequest:
+    """The i-th reservation: one night, by `guest`, rooms taken in turn, no two on the same night."""
     night = FIRST_NIGHT + dt.timedelta(days=i // len(room_ids))
     return reservation_pb2.RequestReservationRequest(
-        room_id=room_ids[i % len(room_ids)], guest_id=f"g-{uuid.uuid4()}",
+        room_id=room_ids[i % len(room_ids)], guest_id=guest.guest_id,
         check_in=str(night), check_out=str(night + dt.timedelta(days=1)),
     )  # fmt: skip
 
 
-async def sagas(edge: str, n: int, concurrency: int, ready: Ready = None) -> load.Result:
-    """`n` reservations at `concurrency` through the edge (gRPC), over concurrency x 4 rooms; `ready` is awaited
-    once the rooms are registered, just before the first reservation."""
+async def sagas(edge: str, n: int, concurrency: int, mint: load.Mint, ready: Ready = None) -> load.Result:
+    """`n` reservations at `concurrency` through the edge (gRPC), over concurrency x 4 rooms, by `n` guests whose
+    tokens `mint` makes; `ready` is awaited once the rooms are registered, just before the first reservation."""
     async with load.channel(edge) as channel:
-        room_ids = await rooms(channel, concurrency * 4)
+        room_ids = await rooms(channel, concurrency * 4, mint)
+        by = guests(n, mint)
         stub = reservation_pb2_grpc.ReservationServiceStub(channel)
 
         async def reserve(i: int) -> object:
-            return await stub.RequestReservation(_request(room_ids, i), timeout=load.CALL_TIMEOUT_S)
+            request = _request(room_ids, i, by[i])
+            return await stub.RequestReservation(request, metadata=by[i].auth, timeout=load.CALL_TIMEOUT_S)
 
         if ready:
             await ready()
@@ -83,20 +104,22 @@ async def _shown(views: view_pb2_grpc.RoomViewServiceStub, room_id: str, reserva
     return (v.reservation_id, v.reservation_status, v.room_status) == (reservation_id, "confirmed", "reserved")
 
 
-async def paced_lags(edge: str, rate_per_s: float, duration_s: float, ready: Ready = None) -> Lags:
+async def paced_lags(edge: str, rate_per_s: float, duration_s: float, mint: load.Mint, ready: Ready = None) -> Lags:
     """Open loop: one reservation of a fresh room every 1/rate s whatever the replies, each polled in the room
     view until it shows confirmed and reserved. The poll interval grows with the wait (POLL_S, then a fifth of
     the time waited), so that slow events do not flood the view with reads."""
     n = round(rate_per_s * duration_s)
     lags = Lags()
     async with load.channel(edge) as channel:
-        room_ids = await rooms(channel, n)
+        room_ids = await rooms(channel, n, mint)
+        by = guests(n, mint)
         reservations = reservation_pb2_grpc.ReservationServiceStub(channel)
-        views = view_pb2_grpc.RoomViewServiceStub(channel)
+        views = view_pb2_grpc.RoomViewServiceStub(channel)  # a public read: no token
 
         async def one(i: int) -> None:
+            request = _request(room_ids, i, by[i])
             try:
-                reply = await reservations.RequestReservation(_request(room_ids, i), timeout=load.CALL_TIMEOUT_S)
+                reply = await reservations.RequestReservation(request, metadata=by[i].auth, timeout=load.CALL_TIMEOUT_S)
             except grpc.aio.AioRpcError as exc:
                 lags.failures[exc.code().name] += 1
                 return

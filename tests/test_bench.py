@@ -1,12 +1,23 @@
-"""The benchmark's own arithmetic: targets, CPU tables, /proc accounting, the load tool's summary."""
+"""The benchmark's own arithmetic: targets, CPU tables, /proc accounting, the load tool's summary; and the
+ceiling's edge, which verifies tokens as the mesh's does."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from bench import procs, report, rest
+import grpc
+import jwt
+import pytest
+
+from bench import procs, report, rest, workloads
+from bench.ceiling import Ceiling, envoy
+from bnb.room.v1 import room_pb2, room_pb2_grpc
+from tools import envoy_config, load, tokens
 
 
 def test_a_target_says_missed_beside_its_ceiling_and_ratio() -> None:
@@ -55,3 +66,48 @@ def test_hey_summary_gives_successes_errors_and_p99() -> None:
     result = rest.parse_hey(HEY, 100)
     assert (result.ok, result.failed, round(result.p99_ms, 1)) == (14000, 15, 81.2)
     assert round(result.rate) == 1396
+
+
+def test_hey_sends_the_hosts_token_with_the_body() -> None:
+    command = rest.hey_command("http://127.0.0.1:1/rooms", 100, 10, "t0k3n")
+    assert command[command.index("-H") + 1] == "authorization: Bearer t0k3n"
+    assert json.loads(command[command.index("-d") + 1])["host_id"] == workloads.HOST
+
+
+def _jwt_provider(config: dict) -> dict:
+    edge = next(listener for listener in config["static_resources"]["listeners"] if listener["name"] == "edge")
+    hcm = edge["filter_chains"][0]["filters"][0]["typed_config"]
+    jwt_authn = next(f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.jwt_authn")
+    return jwt_authn["typed_config"]["providers"]["bnb"]
+
+
+def test_the_ceilings_edge_verifies_tokens_of_its_own_key(tmp_path: Path) -> None:
+    ports = envoy_config.Ports(1, 2, 3, {name: [4] for name in ("room", "reservation", "payment", "message", "view")})
+    provider = _jwt_provider(envoy(tmp_path / "ceiling", ports))
+    keys = jwt.PyJWKSet.from_json(Path(provider["local_jwks"]["filename"]).read_text())
+    ours, theirs = tokens.mint(tmp_path / "ceiling", "g1", "guest"), tokens.mint(tmp_path / "mesh", "g1", "guest")
+    claims = jwt.decode(ours, keys.keys[0], algorithms=["ES256"], audience=provider["audiences"])
+    assert (claims["sub"], claims["iss"]) == ("g1", provider["issuer"])
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(theirs, keys.keys[0], algorithms=["ES256"], audience=provider["audiences"])
+
+
+async def _register(edge: str, metadata: load.Metadata) -> grpc.StatusCode:
+    async with load.channel(edge) as channel:
+        stub = room_pb2_grpc.RoomServiceStub(channel)
+        request = room_pb2.RegisterRoomRequest(host_id=workloads.HOST, description="x", price_per_night=1)
+        try:
+            await stub.RegisterRoom(request, metadata=metadata, timeout=5)
+        except grpc.aio.AioRpcError as exc:
+            return exc.code()
+        return grpc.StatusCode.OK
+
+
+@pytest.mark.integration
+def test_the_ceiling_runs_sagas_with_its_tokens_and_refuses_others(tmp_path: Path) -> None:
+    with Ceiling.start(tmp_path / "ceiling", f"sqlite:///{tmp_path / 'reservation.db'}") as ceiling:
+        result = asyncio.run(workloads.sagas(ceiling.edge, 40, 4, ceiling.token))
+        foreign = load.bearer(tokens.mint(tmp_path / "elsewhere", workloads.HOST, "host"))
+        codes = [asyncio.run(_register(ceiling.edge, m)) for m in ((), foreign)]
+    assert (result.ok, result.failed) == (40, 0), result.details
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 2

@@ -23,16 +23,16 @@ def rooms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
         yield mesh
 
 
-async def _burst(edge: str, n: int) -> list[BaseException | object]:
-    async with load.channel(edge) as channel:
-        call = load.register_rooms(channel)
+async def _burst(mesh: Mesh, n: int) -> list[BaseException | object]:
+    async with load.channel(mesh.edge) as channel:
+        call = load.register_rooms(channel, mesh.token)
         return await asyncio.gather(*(call(i) for i in range(n)), return_exceptions=True)
 
 
 def test_circuit_breaker_rejects_fast_above_one_request_and_keeps_serving(tmp_path: Path) -> None:
     with Mesh.start(demo_circuit_breaker.config(tmp_path)) as mesh:
         one, _two, eight = demo_circuit_breaker.measure(mesh, (1, 2, 8), duration_s=1.5, max_requests=5000)
-        refused = [r for r in asyncio.run(_burst(mesh.edge, 8)) if isinstance(r, grpc.aio.AioRpcError)]
+        refused = [r for r in asyncio.run(_burst(mesh, 8)) if isinstance(r, grpc.aio.AioRpcError)]
     print(load.table("circuit breaker (test size)", [one, _two, eight]))
     assert (one.availability, one.overflow) == (100.0, 0)
     assert eight.overflow and eight.overflow >= eight.failed > 0  # every failure is the breaker's

@@ -30,7 +30,7 @@ def overflow(mesh: Mesh) -> int:
 async def _runs(mesh: Mesh, concurrencies: tuple[int, ...], duration_s: float, max_requests: int) -> list[load.Result]:
     results = []
     async with load.channel(mesh.edge) as channel:
-        call = load.register_rooms(channel)
+        call = load.register_rooms(channel, mesh.token)
         for c in concurrencies:
             before = overflow(mesh)
             result = await load.run(call, c, duration_s, max_requests, label=f"c={c}")

@@ -29,7 +29,7 @@ async def _under_load(mesh: Mesh, graceful: bool, concurrency: int, label: str) 
     stop = asyncio.Event()
     async with load.channel(mesh.edge) as channel:
         running = asyncio.create_task(
-            load.run(load.register_rooms(channel), concurrency, MAX_LOAD_S, stop=stop, label=label)
+            load.run(load.register_rooms(channel, mesh.token), concurrency, MAX_LOAD_S, stop=stop, label=label)
         )
         try:
             steps = await asyncio.to_thread(rollout, target, graceful, lambda line: None)

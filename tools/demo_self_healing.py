@@ -65,8 +65,8 @@ def kill_and_watch(mesh: Mesh, index: int) -> Recovery:
 async def _under_load(mesh: Mesh, index: int, concurrency: int, label: str) -> tuple[load.Result, Recovery]:
     stop = asyncio.Event()
     async with load.channel(mesh.edge) as channel:
-        running = asyncio.create_task(load.run(load.register_rooms(channel), concurrency, TIMEOUT_S, stop=stop,
-                                               label=label))  # fmt: skip
+        call = load.register_rooms(channel, mesh.token)
+        running = asyncio.create_task(load.run(call, concurrency, TIMEOUT_S, stop=stop, label=label))
         try:
             await asyncio.sleep(0.5)  # the kill lands in a steady stream of calls
             recovery = await asyncio.to_thread(kill_and_watch, mesh, index)

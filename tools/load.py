@@ -1,4 +1,8 @@
-"""A small siege-like load generator over grpc.aio: bounded in time and count, it stops by itself."""
+"""A small siege-like load generator over grpc.aio: bounded in time and count, it stops by itself.
+
+The edge verifies a JWT on every call that is not a public read: a load sends one, minted once per identity
+before it starts (a mint loads the key and signs; the edge caches the tokens it verified).
+"""
 
 from __future__ import annotations
 
@@ -50,6 +54,13 @@ class Result:
 
 
 Call = Callable[[int], Awaitable[object]]
+Mint = Callable[[str, str], str]  # (subject, role) -> a token the edge accepts: Mesh.token, Ceiling.token
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bearer(token: str) -> Metadata:
+    """The gRPC metadata that carries `token`."""
+    return (("authorization", f"Bearer {token}"),)
 
 
 async def run(
@@ -94,14 +105,16 @@ def channel(edge: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(edge, options=[("grpc.enable_http_proxy", 0)])
 
 
-def register_rooms(ch: grpc.aio.Channel) -> Call:
-    """The original's siege target: register a room (POST /rooms), here as gRPC through the edge."""
+def register_rooms(ch: grpc.aio.Channel, mint: Mint) -> Call:
+    """The original's siege target: register a room (POST /rooms), here as gRPC through the edge, by one host
+    whose token is minted here, once."""
     stub = room_pb2_grpc.RoomServiceStub(ch)
     host = f"siege-{uuid.uuid4().hex[:8]}"
+    auth = bearer(mint(host, "host"))
 
     async def call(i: int) -> object:
         request = room_pb2.RegisterRoomRequest(host_id=host, description=f"Beautiful House {i}", price_per_night=100)
-        return await stub.RegisterRoom(request, timeout=CALL_TIMEOUT_S)
+        return await stub.RegisterRoom(request, metadata=auth, timeout=CALL_TIMEOUT_S)
 
     return call
 
