@@ -32,8 +32,15 @@ def room_view(http: httpx.Client, room_id: str) -> dict:
     return reply.json() if reply.status_code == 200 else {}
 
 
-def messages(http: httpx.Client, **query: str) -> list[dict]:
-    return http.get("/messages", params={**query, "page_size": 500}).json()["messages"]
+def messages(mesh: Mesh, http: httpx.Client, guest_id: str = "", host_id: str = "", **query: str) -> list[dict]:
+    """The notifications of `guest_id` as that guest, or of `host_id` as that host, asked with their own token."""
+    assert bool(guest_id) != bool(host_id), "whose messages: name one guest_id or one host_id"
+    field, subject, role = ("guest_id", guest_id, "guest") if guest_id else ("host_id", host_id, "host")
+    reply = http.get(
+        "/messages", params={field: subject, **query, "page_size": 500}, headers=mesh.headers(subject, role)
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()["messages"]
 
 
 async def _js_call(mesh: Mesh, work: Callable) -> object:

@@ -30,12 +30,13 @@ def test_saga_interrupted_by_a_crash_is_compensated(tmp_path: Path) -> None:
     mesh = Mesh.start(mesh_config(tmp_path, env=env))
     try:
         with httpx.Client(base_url=mesh.url, timeout=15, trust_env=False) as http:
-            room_id, guest = new_room(http, "h-crash"), f"g-{uuid.uuid4()}"
+            room_id, guest = new_room(mesh, http, "h-crash"), f"g-{uuid.uuid4()}"
+            as_guest = mesh.headers(guest, "guest")
             payment = mesh.pid("svc:payment-0")
             os.kill(payment, signal.SIGSTOP)  # the approval hangs...
             try:
-                body = {"room_id": room_id, "guest_id": guest, "check_in": "2042-01-01", "check_out": "2042-01-03"}
-                caller = threading.Thread(target=lambda: http.post("/reservations", json=body))
+                body = {"room_id": room_id, "check_in": "2042-01-01", "check_out": "2042-01-03"}
+                caller = threading.Thread(target=lambda: http.post("/reservations", json=body, headers=as_guest))
                 caller.start()
                 eventually(lambda: pending_sagas(mesh.cfg.data_dir) == 1)
                 reservation = mesh.pid("svc:reservation-0")
@@ -47,11 +48,14 @@ def test_saga_interrupted_by_a_crash_is_compensated(tmp_path: Path) -> None:
             eventually(lambda: mesh.pid("svc:reservation-0") != reservation and probes.serving(f"127.0.0.1:{port}"))
 
             def payments() -> list[dict]:
-                return http.get("/payments", params={"guest_id": guest}).json()["payments"]
+                reply = http.get("/payments", params={"guest_id": guest}, headers=as_guest)
+                assert reply.status_code == 200, reply.text
+                return reply.json()["payments"]
 
             eventually(lambda: pending_sagas(mesh.cfg.data_dir) == 0, timeout_s=30)
             assert [p["status"] for p in payments()] in ([], ["refunded"])  # never charged, or refunded once
-            assert http.get("/reservations", params={"guest_id": guest}).json()["reservations"] == []
-            assert book(http, room_id, f"g-{uuid.uuid4()}", "2042-01-01", "2042-01-03")["status"] == "approved"
+            reservations = http.get("/reservations", params={"guest_id": guest}, headers=as_guest)
+            assert reservations.status_code == 200 and reservations.json()["reservations"] == [], reservations.text
+            assert book(mesh, http, room_id, f"g-{uuid.uuid4()}", "2042-01-01", "2042-01-03")["status"] == "approved"
     finally:
         mesh.stop()

@@ -16,7 +16,7 @@ from svckit import events
 from svckit.db import Database
 from tests.events_helpers import VIEW_CONSUMERS, consumers_idle, eventually, js, messages, room_view
 from tests.harness import Mesh
-from tests.test_events import book, new_room
+from tests.test_events import book, cancel, new_room, reservation
 from tools import probes
 from view_svc import repository as view_repo
 from view_svc.rebuild import rebuild
@@ -34,8 +34,8 @@ def expected_kinds(cancelled: bool) -> list[str]:
     return sorted(kinds + (["PaymentRefunded", "ReservationCancelled"] if cancelled else []))
 
 
-def guest_kinds(http: httpx.Client, guest: str) -> list[str]:
-    return sorted(m["event_type"] for m in messages(http, guest_id=guest))
+def guest_kinds(mesh: Mesh, http: httpx.Client, guest: str) -> list[str]:
+    return sorted(m["event_type"] for m in messages(mesh, http, guest_id=guest))
 
 
 def test_broker_outage_delays_events_but_loses_and_doubles_none(mesh: Mesh, http: httpx.Client) -> None:
@@ -43,10 +43,11 @@ def test_broker_outage_delays_events_but_loses_and_doubles_none(mesh: Mesh, http
     assert not probes.nats_ready(mesh.cfg.monitor_port)
     try:
         host = f"h-{uuid.uuid4()}"
-        room_id = new_room(http, host)
+        room_id = new_room(mesh, http, host)
         guests = [f"g-{uuid.uuid4()}" for _ in range(3)]
         booked = [
-            book(http, room_id, g, f"2039-01-{1 + 2 * i:02d}", f"2039-01-{2 + 2 * i:02d}") for i, g in enumerate(guests)
+            book(mesh, http, room_id, g, f"2039-01-{1 + 2 * i:02d}", f"2039-01-{2 + 2 * i:02d}")
+            for i, g in enumerate(guests)
         ]
         assert [r["status"] for r in booked] == ["approved"] * 3
     finally:
@@ -54,19 +55,20 @@ def test_broker_outage_delays_events_but_loses_and_doubles_none(mesh: Mesh, http
     eventually(lambda: probes.nats_ready(mesh.cfg.monitor_port))
     eventually(lambda: room_view(http, room_id).get("room_status") == "reserved", timeout_s=30)
     for guest in guests:
-        eventually(lambda g=guest: guest_kinds(http, g) == expected_kinds(False), timeout_s=30)
+        eventually(lambda g=guest: guest_kinds(mesh, http, g) == expected_kinds(False), timeout_s=30)
     eventually(lambda: consumers_idle(mesh, MESSAGE_CONSUMERS), timeout_s=30)
-    assert [guest_kinds(http, g) for g in guests] == [expected_kinds(False)] * 3
-    host_kinds = sorted(m["event_type"] for m in messages(http, host_id=host))
+    assert [guest_kinds(mesh, http, g) for g in guests] == [expected_kinds(False)] * 3
+    host_kinds = sorted(m["event_type"] for m in messages(mesh, http, host_id=host))
     assert host_kinds == ["ReservationConfirmed"] * 3 + ["RoomRegistered"]
-    assert [http.get(f"/reservations/{r['reservation_id']}").json()["status"] for r in booked] == ["confirmed"] * 3
+    statuses = [reservation(mesh, http, r["reservation_id"], g)["status"] for r, g in zip(booked, guests, strict=True)]
+    assert statuses == ["confirmed"] * 3
 
 
 def test_redelivered_event_changes_nothing(mesh: Mesh, http: httpx.Client) -> None:
     guest = f"g-{uuid.uuid4()}"
-    room_id = new_room(http, f"h-{uuid.uuid4()}")
-    rid = book(http, room_id, guest)["reservation_id"]
-    eventually(lambda: guest_kinds(http, guest) == expected_kinds(False))
+    room_id = new_room(mesh, http, f"h-{uuid.uuid4()}")
+    rid = book(mesh, http, room_id, guest)["reservation_id"]
+    eventually(lambda: guest_kinds(mesh, http, guest) == expected_kinds(False))
     eventually(lambda: consumers_idle(mesh, {**MESSAGE_CONSUMERS, **VIEW_CONSUMERS}))
     view_before = room_view(http, room_id)
 
@@ -81,7 +83,7 @@ def test_redelivered_event_changes_nothing(mesh: Mesh, http: httpx.Client) -> No
     event_id, seq = js(mesh, republish)
     assert seq > 0
     eventually(lambda: consumers_idle(mesh, {**MESSAGE_CONSUMERS, **VIEW_CONSUMERS}))
-    assert guest_kinds(http, guest) == expected_kinds(False)
+    assert guest_kinds(mesh, http, guest) == expected_kinds(False)
     assert room_view(http, room_id) == view_before
     eventually(lambda: f"{event_id} already handled" in mesh.log("message-0") and event_id in mesh.log("view-0"))
 
@@ -89,27 +91,25 @@ def test_redelivered_event_changes_nothing(mesh: Mesh, http: httpx.Client) -> No
 def test_stopped_message_service_catches_up_without_duplicates(mesh: Mesh, http: httpx.Client) -> None:
     mesh.ctl("stop", "svc:message-0")
     try:
-        room_id = new_room(http, f"h-{uuid.uuid4()}")
+        room_id = new_room(mesh, http, f"h-{uuid.uuid4()}")
         kept, cancelled = f"g-{uuid.uuid4()}", f"g-{uuid.uuid4()}"
-        book(http, room_id, kept, "2040-03-01", "2040-03-02")
-        gone = book(http, room_id, cancelled, "2040-03-05", "2040-03-06")
-        eventually(lambda: http.get(f"/reservations/{gone['reservation_id']}").json()["status"] == "confirmed")
-        assert (
-            http.post(f"/reservations/{gone['reservation_id']}:cancel", json={"guest_id": cancelled}).status_code == 200
-        )
+        book(mesh, http, room_id, kept, "2040-03-01", "2040-03-02")
+        gone = book(mesh, http, room_id, cancelled, "2040-03-05", "2040-03-06")
+        eventually(lambda: reservation(mesh, http, gone["reservation_id"], cancelled)["status"] == "confirmed")
+        assert cancel(mesh, http, gone["reservation_id"], cancelled).status_code == 200
     finally:
         mesh.ctl("start", "svc:message-0")
     port = mesh.cfg.ports.endpoints["message"][0]
     eventually(lambda: probes.serving(f"127.0.0.1:{port}"), timeout_s=30)
-    eventually(lambda: guest_kinds(http, cancelled) == expected_kinds(True), timeout_s=30)
+    eventually(lambda: guest_kinds(mesh, http, cancelled) == expected_kinds(True), timeout_s=30)
     eventually(lambda: consumers_idle(mesh, MESSAGE_CONSUMERS), timeout_s=30)
-    assert guest_kinds(http, kept) == expected_kinds(False)
-    assert guest_kinds(http, cancelled) == expected_kinds(True)
+    assert guest_kinds(mesh, http, kept) == expected_kinds(False)
+    assert guest_kinds(mesh, http, cancelled) == expected_kinds(True)
 
 
 def test_rebuilt_view_equals_the_live_view(mesh: Mesh, http: httpx.Client, tmp_path: Path) -> None:
-    room_id = new_room(http, f"h-{uuid.uuid4()}")
-    book(http, room_id, f"g-{uuid.uuid4()}")
+    room_id = new_room(mesh, http, f"h-{uuid.uuid4()}")
+    book(mesh, http, room_id, f"g-{uuid.uuid4()}")
     eventually(lambda: room_view(http, room_id).get("room_status") == "reserved")
     eventually(lambda: consumers_idle(mesh, VIEW_CONSUMERS))
     live = Database(f"sqlite:///{mesh.cfg.data_dir}/view.db", producer="view")

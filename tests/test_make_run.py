@@ -11,12 +11,14 @@ import threading
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 
 from tests.harness import free_ports
-from tools import probes
+from tools import probes, tokens
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["BNB_EDGE_PORT", "BNB_MESH_PORT", "BNB_ADMIN_PORT", "BNB_NATS_PORT", "BNB_NATS_MONITOR_PORT",
          "ROOM_PORT", "RESERVATION_PORT", "PAYMENT_PORT", "MESSAGE_PORT", "VIEW_PORT"]  # fmt: skip
 
@@ -49,6 +51,30 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def make_token(env: dict[str, str], who: str) -> str:
+    """`make -s token GUEST=g1` (or HOST=h1) with the mesh's BNB_DATA_DIR: its one line, a development JWT."""
+    result = subprocess.run(["make", "-s", "token", who], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.stdout
+    token, (role, subject) = lines[0], who.split("=")
+    header, claims = jwt.get_unverified_header(token), jwt.decode(token, options={"verify_signature": False})
+    assert (header["alg"], claims["sub"], claims["role"]) == ("ES256", subject, role.lower())
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def accepted(http: httpx.Client, guest_token: str) -> bool:
+    """Whether the edge lets this guest's token through to a call that needs one."""
+    reply = http.get("/reservations", headers=bearer(guest_token))
+    assert reply.status_code in (200, 401), reply.text
+    return reply.status_code == 200 and reply.json()["reservations"] == []
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -62,31 +88,53 @@ def test_run_announces_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data = tmp_path / "data"
     env = {**os.environ, **ports, "BNB_DATA_DIR": str(data), "BNB_DRAIN_SECONDS": "0.5", "no_proxy": "127.0.0.1"}
     edge = f"http://127.0.0.1:{ports['BNB_EDGE_PORT']}"
+    keys = data / "keys"
+    assert not keys.exists()
 
     process, seen = launch(env)
     try:
-        first_run(process, seen, ports, edge, data)
+        # the development issuer's key pair is made on the first start, the private half for us alone
+        assert sorted(p.name for p in keys.iterdir()) == ["jwks.json", "signing-key.pem"]
+        assert (keys / "signing-key.pem").stat().st_mode & 0o077 == 0
+        jwks = (keys / "jwks.json").read_text()
+        guest_token = make_token(env, "GUEST=g1")
+        first_run(process, seen, ports, edge, data, make_token(env, "HOST=h-kept"), guest_token)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=90)
-    process, _ = launch(env)  # again: the data is still there
+    process, _ = launch(env)  # again: the data is still there, and so is the key
     try:
+        assert (keys / "jwks.json").read_text() == jwks
         with httpx.Client(base_url=edge, trust_env=False, timeout=10) as http:
             assert http.get("/rooms", params={"host_id": "h-kept"}).json()["rooms"][0]["description"] == "Kept"
+            assert accepted(http, guest_token)  # a token of the first run still verifies
+            assert accepted(http, make_token(env, "GUEST=g2"))
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=90)
 
 
-def first_run(process: subprocess.Popen, seen: list[str], ports: dict[str, str], edge: str, data: Path) -> None:
+def first_run(
+    process: subprocess.Popen,
+    seen: list[str],
+    ports: dict[str, str],
+    edge: str,
+    data: Path,
+    host_token: str,
+    guest_token: str,
+) -> None:
     started = [
         p for p in children(process.pid) if b"tools.mesh\0announce" not in Path(f"/proc/{p}/cmdline").read_bytes()
     ]
     assert len(started) == 7, started  # nats, envoy, the five services
     assert f"http://localhost:{ports['BNB_EDGE_PORT']}" in "".join(seen)
     with httpx.Client(base_url=edge, trust_env=False, timeout=10) as http:
-        assert http.post("/rooms", json={"description": "Kept", "host_id": "h-kept", "price_per_night": 9}).is_success
+        body = {"description": "Kept", "price_per_night": 9}
+        assert http.post("/rooms", json=body).status_code == 401  # the edge wants a token...
+        assert http.post("/rooms", json=body, headers=bearer(host_token)).is_success  # ...and takes make token's
+        assert accepted(http, guest_token)
+        assert not accepted(http, tokens.mint(data.parent / "elsewhere", "g1", "guest"))  # another key's
     process.send_signal(signal.SIGINT)  # Ctrl-C
     assert process.wait(timeout=90) == 0
     assert not [pid for pid in started if alive(pid)], "processes left behind"

@@ -16,7 +16,7 @@ from tests.dbs import POSTGRES_ENV, database_url, postgres_url
 from tests.events_helpers import eventually, messages, room_view
 from tests.harness import Mesh, mesh_config
 from tests.test_concurrency import race
-from tests.test_events import book, new_room
+from tests.test_events import book, cancel, new_room
 from tools import topology
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -38,19 +38,19 @@ def pg_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, ht
 def test_saga_events_and_cancellation_on_postgres(pg_http: tuple[Mesh, httpx.Client]) -> None:
     mesh, http = pg_http
     host, guest = f"h-{uuid.uuid4()}", f"g-{uuid.uuid4()}"
-    room_id = new_room(http, host)
-    r = book(http, room_id, guest)
+    room_id = new_room(mesh, http, host)
+    r = book(mesh, http, room_id, guest)
     assert r["amount"] == "400" and r["created_at"].endswith("+00:00")
     reserved = {"room_status": "reserved", "reservation_status": "confirmed", "payment_status": "approved"}
     eventually(lambda: room_view(http, room_id).items() >= reserved.items(), timeout_s=30)
-    assert http.post(f"/reservations/{r['reservation_id']}:cancel", json={"guest_id": guest}).status_code == 200
+    assert cancel(mesh, http, r["reservation_id"], guest).status_code == 200
     final = {"room_status": "available", "reservation_status": "cancelled", "payment_status": "refunded"}
     eventually(lambda: room_view(http, room_id).items() >= final.items(), timeout_s=30)
-    eventually(lambda: len(messages(http, guest_id=guest)) == 4, timeout_s=30)
+    eventually(lambda: len(messages(mesh, http, guest_id=guest)) == 4, timeout_s=30)
     assert mesh.cfg.database_urls["room"].startswith("postgresql+psycopg://")
 
 
 def test_no_double_booking_on_postgres(pg_http: tuple[Mesh, httpx.Client]) -> None:
     mesh, _ = pg_http
-    results, _ = asyncio.run(race(mesh.edge, 20))
+    results, _ = asyncio.run(race(mesh, 20))
     assert sum(isinstance(r, reservation_pb2.Reservation) for r in results) == 1, results

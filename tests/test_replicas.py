@@ -36,14 +36,14 @@ def two_message_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
 def test_two_consumer_replicas_never_both_apply_an_event(two_message_replicas: tuple[Mesh, httpx.Client]) -> None:
     mesh, http = two_message_replicas
     host = f"h-{uuid.uuid4()}"
-    room_id = new_room(http, host)
+    room_id = new_room(mesh, http, host)
     guests = [f"g-{uuid.uuid4()}" for _ in range(12)]
     for i, guest in enumerate(guests):
-        book(http, room_id, guest, f"2041-{1 + i:02d}-01", f"2041-{1 + i:02d}-02")
-    eventually(lambda: len(messages(http, host_id=host)) == 13, timeout_s=30)  # RoomRegistered + 12 confirmations
+        book(mesh, http, room_id, guest, f"2041-{1 + i:02d}-01", f"2041-{1 + i:02d}-02")
+    eventually(lambda: len(messages(mesh, http, host_id=host)) == 13, timeout_s=30)  # RoomRegistered + 12 confirmations
     eventually(lambda: consumers_idle(mesh, CONSUMERS), timeout_s=30)
     for guest in guests:
-        assert sorted(m["event_type"] for m in messages(http, guest_id=guest)) == [
+        assert sorted(m["event_type"] for m in messages(mesh, http, guest_id=guest)) == [
             "PaymentApproved",
             "ReservationConfirmed",
         ]

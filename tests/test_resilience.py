@@ -18,6 +18,7 @@ import pytest
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc
+from svckit.caller import GUEST, on_behalf_of
 from svckit.mesh import Deadline, DeadlineSpent, call
 from tests.harness import Mesh, mesh_config
 from tools import probes
@@ -43,32 +44,36 @@ def http(faulty: Mesh) -> Iterator[httpx.Client]:
         yield client
 
 
-def new_room(http: httpx.Client) -> str:
-    reply = http.post("/rooms", json={"description": "Sturdy", "host_id": "h-res", "price_per_night": 100})
+def new_room(mesh: Mesh, http: httpx.Client) -> str:
+    body = {"description": "Sturdy", "price_per_night": 100}
+    reply = http.post("/rooms", json=body, headers=mesh.headers("h-res", "host"))
     assert reply.status_code == 200, reply.text
     return reply.json()["room_id"]
 
 
-def reserve(http: httpx.Client, room_id: str, guest: str, stay: tuple[str, str]) -> httpx.Response:
-    return http.post("/reservations", json={"room_id": room_id, "guest_id": guest, "check_in": stay[0],
-                                            "check_out": stay[1]})  # fmt: skip
+def reserve(mesh: Mesh, http: httpx.Client, room_id: str, guest: str, stay: tuple[str, str]) -> httpx.Response:
+    body = {"room_id": room_id, "check_in": stay[0], "check_out": stay[1]}
+    return http.post("/reservations", json=body, headers=mesh.headers(guest, "guest"))
 
 
-def written(http: httpx.Client, guest: str) -> tuple[list[dict], list[dict]]:
-    """The guest's reservations and payments."""
-    reservations = http.get("/reservations", params={"guest_id": guest}).json()["reservations"]
-    return reservations, http.get("/payments", params={"guest_id": guest}).json()["payments"]
+def written(mesh: Mesh, http: httpx.Client, guest: str) -> tuple[list[dict], list[dict]]:
+    """The guest's reservations and payments, as the guest sees them."""
+    as_guest = mesh.headers(guest, "guest")
+    reservations, payments = http.get("/reservations", headers=as_guest), http.get("/payments", headers=as_guest)
+    assert reservations.status_code == payments.status_code == 200, (reservations.text, payments.text)
+    return reservations.json()["reservations"], payments.json()["payments"]
 
 
 def nights_free(mesh: Mesh, room_id: str, stay: tuple[str, str]) -> bool:
-    """Ask room itself, as the saga would: can another reservation hold these nights? (then let them go)"""
+    """Ask room itself, as the saga would (through the mesh listener, for a guest the edge verified): can another
+    reservation hold these nights? (then let them go)"""
     probe = f"probe-{uuid.uuid4()}"
     with grpc.insecure_channel(f"127.0.0.1:{mesh.cfg.ports.mesh}", options=[("grpc.enable_http_proxy", 0)]) as ch:
         holds = holds_pb2_grpc.RoomHoldsStub(ch)
         request = holds_pb2.HoldRoomRequest(reservation_id=probe, room_id=room_id, guest_id="probe",
                                             check_in=stay[0], check_out=stay[1])  # fmt: skip
         try:
-            holds.HoldRoom(request, timeout=5)
+            holds.HoldRoom(request, timeout=5, metadata=on_behalf_of("probe", GUEST))
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.ALREADY_EXISTS:
                 return False
@@ -109,26 +114,28 @@ def payment_down(mesh: Mesh, how: str) -> Iterator[None]:
 @pytest.mark.integration
 @pytest.mark.parametrize("how", ["stopped", "frozen"])
 def test_payment_down_fails_fast_reads_go_on_and_nothing_stays(faulty: Mesh, http: httpx.Client, how: str) -> None:
-    room_id, guest, stay = new_room(http), f"g-{uuid.uuid4()}", ("2045-03-01", "2045-03-03")
+    room_id, guest, stay = new_room(faulty, http), f"g-{uuid.uuid4()}", ("2045-03-01", "2045-03-03")
     with payment_down(faulty, how):
         started = time.monotonic()
-        reply = reserve(http, room_id, guest, stay)
+        reply = reserve(faulty, http, room_id, guest, stay)
         elapsed = time.monotonic() - started
         assert reply.status_code == 503, reply.text
         assert reply.json()["code"] == 14 and "payment is unavailable" in reply.json()["message"]
         assert elapsed < 0.5  # the breaker is open: no waiting for a timeout
-        for path in (f"/rooms/{room_id}", f"/reviews?room_id={room_id}", "/roomviews", f"/messages?guest_id={guest}"):
+        for path in (f"/rooms/{room_id}", f"/reviews?room_id={room_id}", "/roomviews"):  # public
             assert http.get(path).status_code == 200, path
+        as_guest = faulty.headers(guest, "guest")
+        assert http.get("/messages", params={"guest_id": guest}, headers=as_guest).status_code == 200
     # Payment is back: whatever the failed saga left pending is compensated, nothing was charged.
-    probes.wait_until(lambda: written(http, guest) == ([], []), RECOVER_AFTER_S + 20, "the failed saga undone")
-    assert reserve(http, room_id, f"g-{uuid.uuid4()}", stay).json()["status"] == "approved"
+    probes.wait_until(lambda: written(faulty, http, guest) == ([], []), RECOVER_AFTER_S + 20, "the failed saga undone")
+    assert reserve(faulty, http, room_id, f"g-{uuid.uuid4()}", stay).json()["status"] == "approved"
 
 
 @pytest.mark.integration
 def test_payment_down_releases_the_room_hold_at_once(faulty: Mesh, http: httpx.Client) -> None:
-    room_id, stay = new_room(http), ("2045-04-01", "2045-04-03")
+    room_id, stay = new_room(faulty, http), ("2045-04-01", "2045-04-03")
     with payment_down(faulty, "stopped"):
-        assert reserve(http, room_id, f"g-{uuid.uuid4()}", stay).status_code == 503
+        assert reserve(faulty, http, room_id, f"g-{uuid.uuid4()}", stay).status_code == 503
         assert nights_free(faulty, room_id, stay)  # not only once recovery runs, after payment is back
 
 
@@ -136,14 +143,16 @@ def test_payment_down_releases_the_room_hold_at_once(faulty: Mesh, http: httpx.C
 def test_deadline_shorter_than_a_slow_payment_is_deadline_exceeded_and_writes_nothing(
     faulty: Mesh, http: httpx.Client
 ) -> None:
-    room_id, guest, stay = new_room(http), f"g-{uuid.uuid4()}", ("2045-05-01", "2045-05-04")
-    request = reservation_pb2.RequestReservationRequest(room_id=room_id, guest_id=guest, check_in=stay[0],
-                                                        check_out=stay[1])  # fmt: skip
+    room_id, guest, stay = new_room(faulty, http), f"g-{uuid.uuid4()}", ("2045-05-01", "2045-05-04")
+    request = reservation_pb2.RequestReservationRequest(room_id=room_id, check_in=stay[0], check_out=stay[1])
+    as_guest = faulty.auth(guest, "guest")
     faulty.runtime({"fault.approve.delay_percent": 100, "fault.approve.delay_ms": 3000})
     try:
         with faulty.channel() as channel, pytest.raises(grpc.RpcError) as failed:
             started = time.monotonic()
-            reservation_pb2_grpc.ReservationServiceStub(channel).RequestReservation(request, timeout=0.8)
+            reservation_pb2_grpc.ReservationServiceStub(channel).RequestReservation(
+                request, timeout=0.8, metadata=as_guest
+            )
         elapsed = time.monotonic() - started
     finally:
         faulty.runtime({"fault.approve.delay_percent": 0})
@@ -154,7 +163,7 @@ def test_deadline_shorter_than_a_slow_payment_is_deadline_exceeded_and_writes_no
     probes.wait_until(lambda: delayed_approval_timeouts(faulty) != [], 5, "the approval in Envoy's access log")
     assert all(0.5 < t < 0.8 for t in delayed_approval_timeouts(faulty))
     # The approval never left Envoy; the saga undid its hold and its pending row at once.
-    probes.wait_until(lambda: written(http, guest) == ([], []), 5, "nothing written for the guest")
+    probes.wait_until(lambda: written(faulty, http, guest) == ([], []), 5, "nothing written for the guest")
     assert nights_free(faulty, room_id, stay)
 
 
@@ -165,9 +174,9 @@ def test_dead_replica_is_ejected_and_idempotent_calls_retry_elsewhere(tmp_path: 
         Mesh.start(mesh_config(tmp_path, replicas={"room": 3}, health_checks=False)) as mesh,
         httpx.Client(base_url=mesh.url, timeout=10, trust_env=False) as http,
     ):
-        room_id = new_room(http)
+        room_id = new_room(mesh, http)
         mesh.ctl("stop", "svc:room-1")
-        replies = [reserve(http, room_id, f"g-{uuid.uuid4()}", (f"2046-01-{d:02d}", f"2046-01-{d + 1:02d}"))
+        replies = [reserve(mesh, http, room_id, f"g-{uuid.uuid4()}", (f"2046-01-{d:02d}", f"2046-01-{d + 1:02d}"))
                    for d in range(1, 25)]  # fmt: skip
         assert [r.status_code for r in replies] == [200] * 24  # every HoldRoom that met the dead one went elsewhere
         stats = mesh.stats("cluster.room.")
@@ -185,25 +194,27 @@ def _error(code: grpc.StatusCode, details: str = "", overloaded: bool = False) -
 
 
 class FlakyRpc:
-    """Fails with the given errors, then answers "ok"; records each call's timeout."""
+    """Fails with the given errors, then answers "ok"; records each call's timeout and metadata."""
 
     def __init__(self, *errors: grpc.aio.AioRpcError) -> None:
         self.errors = list(errors)
         self.timeouts: list[float] = []
+        self.metadata: list[object] = []
 
-    async def __call__(self, request: object, timeout: float) -> str:  # noqa: ASYNC109 (a stub's signature)
+    async def __call__(self, request: object, timeout: float, metadata: object = ()) -> str:  # noqa: ASYNC109 (a stub's signature)
         self.timeouts.append(timeout)
+        self.metadata.append(metadata)
         if self.errors:
             raise self.errors.pop(0)
         return "ok"
 
 
-def run_call(rpc: FlakyRpc, seconds: float = 2.0, calls: int = 1) -> list[object]:
+def run_call(rpc: FlakyRpc, seconds: float = 2.0, calls: int = 1, metadata: tuple = ()) -> list[object]:
     async def go() -> list[object]:
         deadline, outcomes = Deadline(seconds), []
         for _ in range(calls):
             try:
-                outcomes.append(await call(rpc, object(), deadline))
+                outcomes.append(await call(rpc, object(), deadline, metadata))
             except grpc.aio.AioRpcError as exc:
                 outcomes.append(exc.code())
         return outcomes
@@ -233,6 +244,12 @@ def test_calls_of_one_request_share_its_deadline() -> None:
     assert run_call(rpc, calls=3) == ["ok"] * 3
     assert all(t <= 2.0 for t in rpc.timeouts)
     assert rpc.timeouts == sorted(rpc.timeouts, reverse=True)  # one deadline shared, never a fresh one
+
+
+def test_the_callers_metadata_goes_with_every_call() -> None:
+    rpc = FlakyRpc()
+    assert run_call(rpc, calls=2, metadata=on_behalf_of("g1", GUEST)) == ["ok"] * 2
+    assert rpc.metadata == [(("x-bnb-subject", "g1"), ("x-bnb-role", "guest"))] * 2
 
 
 def test_spent_deadline_fails_without_calling() -> None:

@@ -30,48 +30,75 @@ PUBLIC = [
 ]
 
 
-def grpcurl(mesh: Mesh, *args: str, data: object = None) -> str:
+def run_grpcurl(mesh: Mesh, *args: str, data: object = None, token: str = "") -> subprocess.CompletedProcess:
+    """grpcurl at the edge; with `token`, as the walkthrough does it: -H "authorization: Bearer $TOKEN"."""
     flags = ["-d", json.dumps(data)] if data is not None else []
-    result = subprocess.run([GRPCURL, "-plaintext", *flags, mesh.edge, *args], capture_output=True, text=True,
-                            timeout=30)  # fmt: skip
+    flags += ["-H", f"authorization: Bearer {token}"] if token else []
+    return subprocess.run([GRPCURL, "-plaintext", *flags, mesh.edge, *args], capture_output=True, text=True,
+                          timeout=30)  # fmt: skip
+
+
+def grpcurl(mesh: Mesh, *args: str, data: object = None, token: str = "") -> str:
+    result = run_grpcurl(mesh, *args, data=data, token=token)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def test_saga_through_generated_stubs(mesh: Mesh) -> None:
+    guest = f"g-{uuid.uuid4()}"
+    as_guest = mesh.auth(guest, "guest")
     with mesh.channel() as channel:
         rooms = room_pb2_grpc.RoomServiceStub(channel)
-        room = rooms.RegisterRoom(room_pb2.RegisterRoomRequest(host_id="h1", description="Loft", price_per_night=500))
-        guest = f"g-{uuid.uuid4()}"
+        room = rooms.RegisterRoom(
+            room_pb2.RegisterRoomRequest(description="Loft", price_per_night=500), metadata=mesh.auth("h1", "host")
+        )
+        assert room.host_id == "h1"  # the token's host
         reservations = reservation_pb2_grpc.ReservationServiceStub(channel)
         r = reservations.RequestReservation(
             reservation_pb2.RequestReservationRequest(
                 room_id=room.room_id, guest_id=guest, check_in="2035-06-01", check_out="2035-06-08"
             ),
             timeout=10,
+            metadata=as_guest,
         )
-        assert (r.status, r.amount) == ("approved", 3500)
+        assert (r.status, r.amount, r.guest_id) == ("approved", 3500, guest)
         payment = payment_pb2_grpc.PaymentServiceStub(channel).GetPayment(
-            payment_pb2.GetPaymentRequest(payment_id=r.payment_id)
+            payment_pb2.GetPaymentRequest(payment_id=r.payment_id), metadata=as_guest
         )
         assert payment.reservation_id == r.reservation_id
         with pytest.raises(grpc.RpcError) as taken:
             reservations.RequestReservation(
                 reservation_pb2.RequestReservationRequest(
-                    room_id=room.room_id, guest_id=guest, check_in="2035-06-07", check_out="2035-06-09"
-                )
+                    room_id=room.room_id, check_in="2035-06-07", check_out="2035-06-09"
+                ),
+                metadata=as_guest,
             )
         assert taken.value.code() == grpc.StatusCode.ALREADY_EXISTS
-        message_pb2_grpc.MessageServiceStub(channel).ListMessages(message_pb2.ListMessagesRequest(guest_id=guest))
+        with pytest.raises(grpc.RpcError) as anonymous:
+            reservations.RequestReservation(
+                reservation_pb2.RequestReservationRequest(
+                    room_id=room.room_id, check_in="2035-07-01", check_out="2035-07-02"
+                )
+            )
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        message_pb2_grpc.MessageServiceStub(channel).ListMessages(
+            message_pb2.ListMessagesRequest(guest_id=guest), metadata=as_guest
+        )
         view_pb2_grpc.RoomViewServiceStub(channel).ListRoomViews(view_pb2.ListRoomViewsRequest())
 
 
 def test_internal_service_is_unimplemented_at_the_edge(mesh: Mesh) -> None:
     from bnb.room.v1 import holds_pb2, holds_pb2_grpc
 
-    with mesh.channel() as channel, pytest.raises(grpc.RpcError) as refused:
-        holds_pb2_grpc.RoomHoldsStub(channel).HoldRoom(holds_pb2.HoldRoomRequest(reservation_id="x"), timeout=5)
-    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    request = holds_pb2.HoldRoomRequest(reservation_id="x", guest_id="g1")
+    with mesh.channel() as channel:
+        hold = holds_pb2_grpc.RoomHoldsStub(channel).HoldRoom
+        with pytest.raises(grpc.RpcError) as refused:  # not even for a signed-in guest
+            hold(request, timeout=5, metadata=mesh.auth("g1", "guest"))
+        assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        with pytest.raises(grpc.RpcError) as anonymous:
+            hold(request, timeout=5)
+        assert anonymous.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_grpcurl_lists_exactly_the_public_services(mesh: Mesh) -> None:
@@ -88,16 +115,20 @@ def test_grpcurl_describes_every_public_rpc(mesh: Mesh, service: str) -> None:
 
 
 def test_grpcurl_calls_public_rpcs(mesh: Mesh) -> None:
+    host, guest = "h9", f"g-{uuid.uuid4()}"
+    host_token, guest_token = mesh.token(host, "host"), mesh.token(guest, "guest")
     room = json.loads(
-        grpcurl(mesh, "bnb.room.v1.RoomService/RegisterRoom",
-                data={"host_id": "h9", "description": "Cabin", "price_per_night": 80})
+        grpcurl(mesh, "bnb.room.v1.RoomService/RegisterRoom", data={"description": "Cabin", "price_per_night": 80},
+                token=host_token)
     )  # fmt: skip
+    assert room["hostId"] == host
     got = json.loads(grpcurl(mesh, "bnb.room.v1.RoomService/GetRoom", data={"room_id": room["roomId"]}))
     assert got["description"] == "Cabin"
-    guest = f"g-{uuid.uuid4()}"
-    body = {"room_id": room["roomId"], "guest_id": guest, "check_in": "2036-01-01", "check_out": "2036-01-02"}
-    reservation = json.loads(grpcurl(mesh, "bnb.reservation.v1.ReservationService/RequestReservation", data=body))
-    assert reservation["status"] == "approved"
+    body = {"room_id": room["roomId"], "check_in": "2036-01-01", "check_out": "2036-01-02"}
+    reservation = json.loads(
+        grpcurl(mesh, "bnb.reservation.v1.ReservationService/RequestReservation", data=body, token=guest_token)
+    )
+    assert (reservation["status"], reservation["guestId"]) == ("approved", guest)
     with mesh.channel() as channel:  # the view is built from events: wait for the room to reach it
         views = view_pb2_grpc.RoomViewServiceStub(channel)
 
@@ -108,22 +139,32 @@ def test_grpcurl_calls_public_rpcs(mesh: Mesh) -> None:
                 return False
 
         eventually(in_view)
-    for method, request, field in [
+    # a review needs a confirmed stay: wait until the room service has reserved the room for it
+    eventually(lambda: json.loads(grpcurl(mesh, "bnb.room.v1.RoomService/GetRoom",
+                                          data={"room_id": room["roomId"]}))["status"] == "reserved")  # fmt: skip
+    for method, request, field, token in [
         ("bnb.reservation.v1.ReservationService/GetReservation", {"reservation_id": reservation["reservationId"]},
-         "reservationId"),
-        ("bnb.reservation.v1.ReservationService/ListReservations", {"guest_id": guest}, "reservations"),
-        ("bnb.payment.v1.PaymentService/GetPayment", {"payment_id": reservation["paymentId"]}, "paymentId"),
-        ("bnb.payment.v1.PaymentService/ListPayments", {"guest_id": guest}, "payments"),
-        ("bnb.room.v1.RoomService/ListRooms", {"host_id": "h9"}, "rooms"),
-        ("bnb.room.v1.RoomService/CreateReview", {"room_id": room["roomId"], "guest_id": guest, "rating": 4},
-         "reviewId"),
-        ("bnb.room.v1.RoomService/ListReviews", {"room_id": room["roomId"]}, "reviews"),
-        ("bnb.view.v1.RoomViewService/ListRoomViews", {}, "roomViews"),
-        ("bnb.view.v1.RoomViewService/GetRoomView", {"room_id": room["roomId"]}, "roomId"),
+         "reservationId", guest_token),
+        ("bnb.reservation.v1.ReservationService/GetReservation", {"reservation_id": reservation["reservationId"]},
+         "reservationId", host_token),
+        ("bnb.reservation.v1.ReservationService/ListReservations", {"guest_id": guest}, "reservations", guest_token),
+        ("bnb.reservation.v1.ReservationService/ListReservations", {"room_id": room["roomId"]}, "reservations",
+         host_token),
+        ("bnb.payment.v1.PaymentService/GetPayment", {"payment_id": reservation["paymentId"]}, "paymentId",
+         guest_token),
+        ("bnb.payment.v1.PaymentService/ListPayments", {"guest_id": guest}, "payments", guest_token),
+        ("bnb.room.v1.RoomService/ListRooms", {"host_id": host}, "rooms", ""),
+        ("bnb.room.v1.RoomService/CreateReview", {"room_id": room["roomId"], "rating": 4}, "reviewId", guest_token),
+        ("bnb.room.v1.RoomService/ListReviews", {"room_id": room["roomId"]}, "reviews", ""),
+        ("bnb.view.v1.RoomViewService/ListRoomViews", {}, "roomViews", ""),
+        ("bnb.view.v1.RoomViewService/GetRoomView", {"room_id": room["roomId"]}, "roomId", ""),
         ("bnb.reservation.v1.ReservationService/CancelReservation",
-         {"reservation_id": reservation["reservationId"], "guest_id": guest}, "status"),
+         {"reservation_id": reservation["reservationId"]}, "status", guest_token),
     ]:  # fmt: skip
-        assert field in json.loads(grpcurl(mesh, method, data=request)), method
+        assert field in json.loads(grpcurl(mesh, method, data=request, token=token)), method
+    # Without -H authorization only the public reads answer.
+    anonymous = run_grpcurl(mesh, "bnb.payment.v1.PaymentService/ListPayments", data={"guest_id": guest})
+    assert anonymous.returncode != 0 and "Unauthenticated" in anonymous.stderr, anonymous
     # Notifications arrive by events; an empty list is an empty JSON object, so wait for one.
     eventually(lambda: "messages" in json.loads(grpcurl(mesh, "bnb.message.v1.MessageService/ListMessages",
-                                                        data={"guest_id": guest})))  # fmt: skip
+                                                        data={"guest_id": guest}, token=guest_token)))  # fmt: skip

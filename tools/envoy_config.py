@@ -164,14 +164,20 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
 LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
 
 
+# A REST caller: not gRPC, or transcoded (the transcoder sets the gRPC content-type and keeps the REST path).
+_REST_CALL = {"or_filter": {"filters": [
+    {"header_filter": {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"},
+                                  "invert_match": True, "treat_missing_header_as_empty": True}}},
+    {"header_filter": {"header": {"name": "x-envoy-original-path", "present_match": True}}},
+]}}  # fmt: skip
+
+
 def _local_reply(http: int, grpc: int, rest: bool = True, status: int | None = None) -> dict[str, Any]:
-    """REST callers get the JSON body; gRPC callers (`rest` False) keep Envoy's plain grpc-message ("Jwt is
-    missing"). `status` rewrites the HTTP status (and so the gRPC code Envoy derives from it)."""
-    code = {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}
-    grpc_call = {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"},
-                            "invert_match": rest, "treat_missing_header_as_empty": True}}  # fmt: skip
-    mapper: dict[str, Any] = {"filter": {"and_filter": {"filters": [{"status_code_filter": code},
-                                                                    {"header_filter": grpc_call}]}}}  # fmt: skip
+    """REST callers get the JSON body; the others (`rest` False: gRPC callers, after the REST mappers) keep
+    Envoy's plain grpc-message ("Jwt is missing"). `status` rewrites the HTTP status (and so the gRPC code
+    Envoy derives from it)."""
+    code = {"status_code_filter": {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}}
+    mapper: dict[str, Any] = {"filter": {"and_filter": {"filters": [code, _REST_CALL]}} if rest else code}
     if rest:
         body = {"code": grpc, "message": "%LOCAL_REPLY_BODY%", "details": "%RESPONSE_CODE_DETAILS%"}
         mapper["body_format_override"] = {"json_format": body}
