@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from tests.istio_manifests import ROOT, Doc
 
 # The oldest Kubernetes the manifests target (HPA ContainerResource is GA from 1.30) and the newest known here.
 K8S_VERSIONS = ("1.30", kubernetes_validate.latest_version())
-ENVOYFILTER_CRD = Path(__file__).with_name("istio_envoyfilter_crd.yaml")
+CRDS = ROOT / "tests" / "schemas" / "istio-crds.yaml"  # Istio 1.30.3's crd-all.gen.yaml, vendored
 # The CEL rule most Istio durations carry, as the API server would check it: a Go duration such as "1.5s".
 GO_DURATION = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
 # What the API server accepts beside `spec` at the root of every custom resource.
@@ -33,11 +32,6 @@ ENVELOPE = {
         },
     },
 }
-
-
-def crds_path() -> Path:
-    """BNB_ISTIO_CRDS, or the project's copy of Istio 1.30.3's CRD file (tests/schemas/)."""
-    return Path(os.environ.get("BNB_ISTIO_CRDS", ROOT / "tests" / "schemas" / "istio-crds.yaml"))
 
 
 def strict(node: Any) -> Any:
@@ -62,10 +56,8 @@ def strict(node: Any) -> Any:
 
 @functools.cache
 def istio_validators(path: Path) -> dict[tuple[str, str], jsonschema.protocols.Validator]:
-    """(apiVersion, kind) -> a validator for every version of every CRD in `path` (plus EnvoyFilter)."""
+    """(apiVersion, kind) -> a validator for every version of every CRD in `path`."""
     crds = [crd for crd in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if crd]
-    if not any(crd["spec"]["names"]["kind"] == "EnvoyFilter" for crd in crds):
-        crds.append(yaml.safe_load(ENVOYFILTER_CRD.read_text()))
     validators = {}
     for crd in crds:
         for version in crd["spec"]["versions"]:
@@ -82,7 +74,7 @@ def is_istio(doc: Doc) -> bool:
 
 
 def istio_errors(doc: Doc) -> list[str]:
-    validator = istio_validators(crds_path()).get((doc["apiVersion"], doc["kind"]))
+    validator = istio_validators(CRDS).get((doc["apiVersion"], doc["kind"]))
     if validator is None:
         return [f"no CRD schema for {doc['apiVersion']} {doc['kind']}"]
     return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(doc)]

@@ -13,7 +13,7 @@ from typing import Any
 from tests.istio_manifests import ROOT
 
 BIN = Path(sys.executable).parent
-YAML_FILES = ["istio", ".yamllint.yaml", ".checkov.yaml", "tests/istio_envoyfilter_crd.yaml"]
+YAML_FILES = ["istio", ".yamllint.yaml", ".checkov.yaml"]
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 

@@ -23,8 +23,8 @@ WORKLOADS = [*m.all_of("Deployment"), *m.all_of("StatefulSet")]
 
 @pytest.fixture(scope="session")
 def crds() -> Path:
-    path = istio_strict.crds_path()
-    assert path.is_file(), f"Istio CRD schemas missing at {path} (BNB_ISTIO_CRDS): Istio kinds must be validated"
+    path = istio_strict.CRDS
+    assert path.is_file(), f"Istio CRD schemas missing at {path}: Istio kinds must be validated"
     return path
 
 
