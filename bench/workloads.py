@@ -24,7 +24,8 @@ from bnb.room.v1 import room_pb2, room_pb2_grpc
 from bnb.view.v1 import view_pb2, view_pb2_grpc
 from tools import load
 
-FIRST_NIGHT = dt.date(2050, 1, 1)
+# Tomorrow: a check-in may be at most BNB_MAX_DAYS_AHEAD (730) days ahead, and a run books fresh rooms.
+FIRST_NIGHT = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
 VIEW_TIMEOUT_S = 30.0
 POLL_S = 0.005
 DRAIN_POLL_S = 0.02

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bnb.message.v1 import message_pb2, message_pb2_grpc
 from message_svc import handlers, repository, service
+from message_svc.delivery import NotificationRelay
 from message_svc.senders import LogSender, Sender
 from svckit import wiring
 from svckit.config import Settings
@@ -12,6 +13,7 @@ from svckit.server import App
 
 def build(settings: Settings, sender: Sender | None = None) -> App:
     db = wiring.database(settings, repository.metadata)
+    relay = NotificationRelay(db, sender or LogSender())
     return App(
         settings=settings,
         db=db,
@@ -23,7 +25,8 @@ def build(settings: Settings, sender: Sender | None = None) -> App:
                 "MessageService",
             ),
         ],
-        subscriptions=wiring.consumers("message", "notify", handlers.policies(sender or LogSender())),
+        subscriptions=wiring.consumers("message", "notify", handlers.policies(relay.wake)),
+        background=[relay.run],
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     or_,
     select,
 )
@@ -34,6 +35,7 @@ messages = Table(
     Column("recipient_id", String(100), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=True, index=True),  # null until the Sender took it
     UniqueConstraint("event_id", "recipient_kind", "recipient_id", name="uq_messages_event_recipient"),
     Index("ix_messages_recipient", "recipient_kind", "recipient_id", "created_at"),
 )
@@ -49,6 +51,21 @@ _ADD = {"sqlite": sqlite.insert(messages).on_conflict_do_nothing(),
 def add(conn: Connection, notification: Notification) -> bool:
     """Store the notification; False if this event already told this recipient."""
     return conn.execute(_ADD[conn.dialect.name], notification.__dict__).rowcount == 1
+
+
+_UNSENT = select(messages).where(messages.c.sent_at.is_(None)).order_by(messages.c.created_at, messages.c.message_id)
+_MARK_SENT = (
+    messages.update().where(messages.c.message_id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
+)
+
+
+def unsent(conn: Connection, limit: int) -> list[Notification]:
+    """Stored notifications not yet handed to the Sender, oldest first."""
+    return [_notification(row) for row in conn.execute(_UNSENT.limit(limit)).mappings()]
+
+
+def mark_sent(conn: Connection, message_ids: list[str], at: dt.datetime) -> None:
+    conn.execute(_MARK_SENT, {"ids": message_ids, "at": at})
 
 
 def listing(conn: Connection, where: MessageFilter, limit: int, offset: int) -> list[Notification]:

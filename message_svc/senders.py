@@ -1,4 +1,4 @@
-"""Where notifications go once stored: a sender interface and the default that logs them."""
+"""Where notifications go once committed: a sender interface and the default that logs them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ logger = logging.getLogger(__name__)
 
 
 class Sender(Protocol):
+    """Delivers one notification, or raises (it is retried). At least once: a receiver drops a repeated message_id."""
+
     def send(self, notification: Notification) -> None: ...
 
 
@@ -18,4 +20,5 @@ class LogSender:
     """Delivery by log line, until a real channel (mail, push) is wanted."""
 
     def send(self, notification: Notification) -> None:
-        logger.info("notify %s %s: %s", notification.recipient_kind, notification.recipient_id, notification.text)
+        n = notification
+        logger.info("notify %s %s (message %s): %s", n.recipient_kind, n.recipient_id, n.message_id, n.text)

@@ -11,10 +11,10 @@ from svckit import caller
 from svckit.caller import GUEST, HOST, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
+from svckit.ids import check_id
 from svckit.paging import BadPageToken, next_token, page
 
 ERRORS = {
-    domain.InvalidFilter: grpc.StatusCode.INVALID_ARGUMENT,
     BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
     **caller.ERRORS,
 }
@@ -35,7 +35,7 @@ class MessageService(message_pb2_grpc.MessageServiceServicer):
         me = resolve_caller(context, GUEST, HOST, guest_id=request.guest_id, host_id=request.host_id)
         limit, offset = page(request.page_size, request.page_token)
         mine = {"guest_id": me.subject, "host_id": ""} if me.is_guest else {"guest_id": "", "host_id": me.subject}
-        where = domain.new_filter(**mine, reservation_id=request.reservation_id)
+        where = domain.MessageFilter(**mine, reservation_id=check_id("reservation_id", request.reservation_id))
         found = await self.db.run(handlers.list_messages, self.db, where, limit, offset)
         return message_pb2.ListMessagesResponse(
             messages=[notification_reply(n) for n in found], next_page_token=next_token(limit, offset, len(found))

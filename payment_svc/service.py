@@ -11,6 +11,7 @@ from svckit import caller
 from svckit.caller import GUEST, require_mesh, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
+from svckit.ids import check_id
 from svckit.paging import BadPageToken, next_token, page
 
 ERRORS = {
@@ -36,14 +37,16 @@ class PaymentService(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.Payment:
         guest = resolve_caller(context, GUEST)  # a payment is its guest's: a host gets none
-        return payment_reply(*await self.db.run(handlers.get_payment, self.db, request.payment_id, guest.subject))
+        payment_id = check_id("payment_id", request.payment_id, required=True)
+        return payment_reply(*await self.db.run(handlers.get_payment, self.db, payment_id, guest.subject))
 
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: grpc.aio.ServicerContext
     ) -> payment_pb2.ListPaymentsResponse:
         guest = resolve_caller(context, GUEST, guest_id=request.guest_id)
         limit, offset = page(request.page_size, request.page_token)
-        found = await self.db.run(handlers.list_payments, self.db, guest.subject, request.reservation_id, limit, offset)
+        reservation_id = check_id("reservation_id", request.reservation_id)
+        found = await self.db.run(handlers.list_payments, self.db, guest.subject, reservation_id, limit, offset)
         return payment_pb2.ListPaymentsResponse(
             payments=[payment_reply(*p) for p in found], next_page_token=next_token(limit, offset, len(found))
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, replace
 
 PENDING, APPROVED, CONFIRMED, CANCELLED = "pending", "approved", "confirmed", "cancelled"
 ACTIVE = (PENDING, APPROVED, CONFIRMED)
 MAX_NIGHTS = 365
+_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")  # fromisoformat alone takes 20310110 and 2031-W02-1 too
 
 
 class ReservationError(Exception):
@@ -97,15 +99,24 @@ class ReservationCancelled:
 
 def _date(value: str, field: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        if _DATE.fullmatch(value):
+            return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidReservation(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
+        pass
+    shown = f", got {value!r}" if len(value) <= 32 else ""  # never echo a 60 KiB field back
+    raise InvalidReservation(f"{field} must be a date YYYY-MM-DD{shown}")
 
 
 def request(
-    reservation_id: str, room_id: str, guest_id: str, check_in: str, check_out: str, today: dt.date
+    reservation_id: str,
+    room_id: str,
+    guest_id: str,
+    check_in: str,
+    check_out: str,
+    today: dt.date,
+    max_days_ahead: int,
 ) -> Reservation:
-    """A new, pending reservation, if the stay is valid."""
+    """A new, pending reservation, if the stay is valid: check-in from today to `max_days_ahead` days on."""
     if not room_id.strip():
         raise InvalidReservation("room_id is required")
     start, end = _date(check_in, "check_in"), _date(check_out, "check_out")
@@ -113,6 +124,8 @@ def request(
         raise InvalidReservation(f"check_in {start} must be before check_out {end}")
     if start < today:
         raise InvalidReservation(f"check_in {start} is in the past")
+    if (start - today).days > max_days_ahead:
+        raise InvalidReservation(f"check_in {start} is more than {max_days_ahead} days ahead")
     if (end - start).days > MAX_NIGHTS:
         raise InvalidReservation(f"a stay may last at most {MAX_NIGHTS} nights")
     return Reservation(reservation_id, room_id.strip(), guest_id, start, end)

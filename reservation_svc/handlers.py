@@ -15,9 +15,11 @@ from sqlalchemy import Connection
 from reservation_svc import domain
 from reservation_svc import repository as repo
 from reservation_svc.domain import Reservation
+from svckit import idempotency
 from svckit.caller import Caller
 from svckit.consumer import RetryLater
 from svckit.db import Database, UnitOfWork
+from svckit.idempotency import Key
 from svckit.logs import correlated
 
 logger = logging.getLogger(__name__)
@@ -49,37 +51,51 @@ class Saga:
     payments: Payments
     max_per_guest: int
     deadline: Callable[[float], object]  # a deadline that many seconds from now (svckit.mesh.Deadline)
+    max_days_ahead: int = 730  # the latest check-in, in days from today (BNB_MAX_DAYS_AHEAD, from main)
 
 
-def _begin(db: Database, r: Reservation, max_per_guest: int) -> str:
+def _begin(db: Database, r: Reservation, max_per_guest: int, key: Key | None = None) -> str:
     with db.uow() as uow:
         uow.lock(f"guest:{r.guest_id}")
+        idempotency.claim(uow.conn, key, ref=r.reservation_id)  # committed before the saga: a repeat starts none
         domain.check_limit(repo.active_count(uow.conn, r.guest_id), max_per_guest)
         created = repo.add(uow.conn, r)
         uow.commit()
     return created
 
 
-def _finish(db: Database, r: Reservation) -> None:
+def _finish(db: Database, r: Reservation, created: str, key: Key | None) -> None:
     with db.uow() as uow:
         repo.save(uow.conn, r)
         uow.emit(domain.requested(r), aggregate_id=r.reservation_id)
+        idempotency.finish(uow.conn, key, (r, created), ref=r.reservation_id)
         uow.commit()
 
 
-def _forget(db: Database, reservation_id: str) -> None:
+def _forget(db: Database, reservation_id: str, key: Key | None, error: BaseException | None) -> None:
     with db.uow() as uow:
         repo.remove(uow.conn, reservation_id)
+        idempotency.undone(uow.conn, reservation_id, key, error)  # the refusal stays under the key, or it is free
         uow.commit()
 
 
 async def request_reservation(
-    saga: Saga, room_id: str, guest_id: str, check_in: str, check_out: str, today: dt.date, deadline: object
+    saga: Saga,
+    room_id: str,
+    guest_id: str,
+    check_in: str,
+    check_out: str,
+    today: dt.date,
+    deadline: object,
+    key: Key | None = None,
 ) -> tuple[Reservation, str]:
-    """Pending row -> hold the room -> approve the payment -> approved; undone on any failure."""
-    r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today)
+    """Pending row -> hold the room -> approve the payment -> approved; undone on any failure.
+
+    An idempotency key is claimed with the pending row and answered with the approved one (or the refusal).
+    """
+    r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today, saga.max_days_ahead)
     with correlated(r.reservation_id):
-        created = await saga.db.run(_begin, saga.db, r, saga.max_per_guest)
+        created = await saga.db.run(_begin, saga.db, r, saga.max_per_guest, key)
         paying = False
         try:
             hold = await saga.rooms.hold(r, deadline)
@@ -88,15 +104,18 @@ async def request_reservation(
             payment_id = await saga.payments.approve(r, amount, deadline)
         except BaseException as exc:
             uncertain = isinstance(exc, UNCERTAIN) or not isinstance(exc, domain.ReservationError)
-            await asyncio.shield(_undo(saga, r, held=paying or uncertain, paid=paying and uncertain))
+            undo = _undo(saga, r, held=paying or uncertain, paid=paying and uncertain, key=key, error=exc)
+            await asyncio.shield(undo)
             raise
         r = domain.approve(r, hold.host_id, payment_id, amount)
-        await saga.db.run(_finish, saga.db, r)
+        await saga.db.run(_finish, saga.db, r, created, key)
         logger.info("reservation %s approved: room %s, payment %s", r.reservation_id, room_id, payment_id)
         return r, created
 
 
-async def _undo(saga: Saga, r: Reservation, held: bool, paid: bool) -> None:
+async def _undo(
+    saga: Saga, r: Reservation, held: bool, paid: bool, key: Key | None = None, error: BaseException | None = None
+) -> None:
     """Undo each step on its own (both idempotent); what cannot be undone now stays for recover_stale."""
     deadline = saga.deadline(COMPENSATION_S)
     steps = []
@@ -108,7 +127,7 @@ async def _undo(saga: Saga, r: Reservation, held: bool, paid: bool) -> None:
     if failed:
         logger.warning("could not undo %s now (%s); recovery will retry", r.reservation_id, failed[0])
         return
-    await saga.db.run(_forget, saga.db, r.reservation_id)
+    await saga.db.run(_forget, saga.db, r.reservation_id, key, error)
 
 
 async def recover_stale(saga: Saga, older_than_s: float) -> int:
@@ -123,13 +142,20 @@ async def recover_stale(saga: Saga, older_than_s: float) -> int:
     return len(stale)
 
 
-def cancel_reservation(db: Database, reservation_id: str, guest: Caller) -> tuple[Reservation, str]:
-    """The guest cancels their own reservation; someone else's is not found, like one that does not exist."""
+def cancel_reservation(
+    db: Database, reservation_id: str, guest: Caller, key: Key | None = None
+) -> tuple[Reservation, str]:
+    """The guest cancels their own reservation; someone else's is not found, like one that does not exist.
+
+    With an idempotency key, the reply is stored under it in the same transaction.
+    """
     with correlated(reservation_id), db.uow() as uow:
+        idempotency.claim(uow.conn, key)
         found, created = _find(uow.conn, reservation_id, guest)
         r = domain.cancel(found)
         repo.save(uow.conn, r)
         uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
+        idempotency.finish(uow.conn, key, (r, created))
         uow.commit()
         logger.info("reservation %s cancelled", reservation_id)
     return r, created

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import clients, handlers, repository, service
-from svckit import mesh, wiring
+from svckit import idempotency, mesh, wiring
 from svckit.config import Settings, SettingsError, env_float, env_int
 from svckit.server import App
 
@@ -20,6 +20,7 @@ class ReservationSettings:
     max_per_guest: int
     deadline_s: float  # the longest a saga may take (callers' longer deadlines are cut to it)
     recover_after_s: float  # a saga pending this long was interrupted by a crash
+    max_days_ahead: int  # the latest check-in a guest may ask for, in days from today
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> ReservationSettings:
@@ -27,6 +28,7 @@ class ReservationSettings:
             max_per_guest=env_int("MAX_RESERVATIONS_PER_GUEST", 10, environ, minimum=1),
             deadline_s=env_float("BNB_SAGA_DEADLINE_SECONDS", 5.0, environ),
             recover_after_s=env_float("BNB_RECOVER_AFTER_SECONDS", 30.0, environ),
+            max_days_ahead=env_int("BNB_MAX_DAYS_AHEAD", 730, environ, minimum=1),
         )
         if settings.recover_after_s <= settings.deadline_s + handlers.COMPENSATION_S:
             raise SettingsError(
@@ -49,7 +51,12 @@ def build(settings: Settings, extra: ReservationSettings) -> App:
     db = wiring.database(settings, repository.metadata)
     channel = mesh.channel(settings.mesh_addr)
     saga = handlers.Saga(
-        db, clients.MeshRooms(channel), clients.MeshPayments(channel), extra.max_per_guest, mesh.Deadline
+        db,
+        clients.MeshRooms(channel),
+        clients.MeshPayments(channel),
+        extra.max_per_guest,
+        mesh.Deadline,
+        max_days_ahead=extra.max_days_ahead,
     )
     return App(
         settings=settings,
@@ -57,14 +64,17 @@ def build(settings: Settings, extra: ReservationSettings) -> App:
         servicers=[
             wiring.servicer(
                 reservation_pb2_grpc.add_ReservationServiceServicer_to_server,
-                service.ReservationService(saga, extra.deadline_s),
+                service.ReservationService(saga, extra.deadline_s, settings.idempotency_ttl_s),
                 reservation_pb2.DESCRIPTOR,
                 "ReservationService",
             ),
         ],
         produces=True,
         subscriptions=wiring.consumers("reservation", "policy", handlers.POLICIES),
-        background=[lambda: _recovery(saga, extra.recover_after_s)],
+        background=[
+            lambda: _recovery(saga, extra.recover_after_s),
+            lambda: idempotency.purging(db, settings.idempotency_ttl_s),
+        ],
     )
 
 

@@ -27,7 +27,7 @@ reservations = Table(
     "reservations",
     metadata,
     Column("reservation_id", String(36), primary_key=True),
-    Column("room_id", String(36), nullable=False),
+    Column("room_id", String(64), nullable=False),  # as asked: written (pending) before the room is known
     Column("guest_id", String(100), nullable=False, index=True),
     Column("check_in", Date, nullable=False),
     Column("check_out", Date, nullable=False),

@@ -13,6 +13,9 @@ from reservation_svc.handlers import Saga
 from svckit import caller
 from svckit.caller import GUEST, HOST, resolve_caller
 from svckit.grpcerrors import maps_errors
+from svckit.idempotency import Key
+from svckit.idempotent import KEY_ERRORS, Keys, idempotent
+from svckit.ids import check_id
 from svckit.mesh import Deadline
 from svckit.paging import BadPageToken, next_token, page
 
@@ -28,6 +31,7 @@ ERRORS = {
     domain.DependencyUnavailable: grpc.StatusCode.UNAVAILABLE,
     domain.DependencyTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
     **caller.ERRORS,
+    **KEY_ERRORS,
 }
 
 
@@ -38,17 +42,20 @@ def reply(r: Reservation, created_at: str = "") -> reservation_pb2.Reservation:
 
 @maps_errors(ERRORS)
 class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
-    def __init__(self, saga: Saga, max_saga_s: float) -> None:
+    def __init__(self, saga: Saga, max_saga_s: float, key_ttl_s: float) -> None:
         self.saga = saga
         self.max_saga_s = max_saga_s  # also what recovery waits for before compensating a pending saga
+        self.keys = Keys(saga.db, key_ttl_s, ERRORS)
 
+    @idempotent(reservation_pb2.Reservation, lambda found: reply(*found))
     async def RequestReservation(
-        self, request: reservation_pb2.RequestReservationRequest, context: grpc.aio.ServicerContext
+        self, request: reservation_pb2.RequestReservationRequest, context: grpc.aio.ServicerContext, key: Key | None
     ) -> reservation_pb2.Reservation:
         guest_id = resolve_caller(context, GUEST, guest_id=request.guest_id).subject
+        room_id = check_id("room_id", request.room_id, required=True)
         r, created = await handlers.request_reservation(
-            self.saga, request.room_id, guest_id, request.check_in, request.check_out,
-            today=dt.datetime.now(dt.UTC).date(), deadline=self._deadline(context),
+            self.saga, room_id, guest_id, request.check_in, request.check_out,
+            today=dt.datetime.now(dt.UTC).date(), deadline=self._deadline(context), key=key,
         )  # fmt: skip
         return reply(r, created)
 
@@ -61,20 +68,25 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
         self, request: reservation_pb2.GetReservationRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.Reservation:
         viewer = resolve_caller(context, GUEST, HOST)
-        return reply(*await self.saga.db.run(handlers.get_reservation, self.saga.db, request.reservation_id, viewer))
+        reservation_id = check_id("reservation_id", request.reservation_id, required=True)
+        return reply(*await self.saga.db.run(handlers.get_reservation, self.saga.db, reservation_id, viewer))
 
     async def ListReservations(
         self, request: reservation_pb2.ListReservationsRequest, context: grpc.aio.ServicerContext
     ) -> reservation_pb2.ListReservationsResponse:
         viewer = resolve_caller(context, GUEST, HOST, guest_id=request.guest_id, host_id=request.host_id)
         limit, offset = page(request.page_size, request.page_token)
-        found = await self.saga.db.run(handlers.list_reservations, self.saga.db, viewer, request.room_id, limit, offset)
+        room_id = check_id("room_id", request.room_id)
+        found = await self.saga.db.run(handlers.list_reservations, self.saga.db, viewer, room_id, limit, offset)
         return reservation_pb2.ListReservationsResponse(
             reservations=[reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )
 
+    @idempotent(reservation_pb2.Reservation, lambda found: reply(*found))
     async def CancelReservation(
-        self, request: reservation_pb2.CancelReservationRequest, context: grpc.aio.ServicerContext
+        self, request: reservation_pb2.CancelReservationRequest, context: grpc.aio.ServicerContext, key: Key | None
     ) -> reservation_pb2.Reservation:
         guest = resolve_caller(context, GUEST, guest_id=request.guest_id)
-        return reply(*await self.saga.db.run(handlers.cancel_reservation, self.saga.db, request.reservation_id, guest))
+        reservation_id = check_id("reservation_id", request.reservation_id, required=True)
+        db = self.saga.db
+        return reply(*await db.run(handlers.cancel_reservation, db, reservation_id, guest, key))

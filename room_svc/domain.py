@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 AVAILABLE, RESERVED = "available", "reserved"
 HELD, HOLD_RESERVED, RELEASED = "held", "reserved", "released"
 MAX_NIGHTS = 365
+MAX_DESCRIPTION = 2_000  # characters (code points), stored as sent
+MAX_REVIEW_TEXT = 4_000
+MIN_PRICE, MAX_PRICE = 1, 100_000_000
+# C0 and C1 controls and DEL, but tab and line breaks: text can hold anything a person types, never a NUL byte.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class RoomError(Exception):
@@ -113,14 +119,24 @@ class RoomReleased:
     host_id: str
 
 
+def _text(field: str, value: str, longest: int, error: type[RoomError], required: bool) -> str:
+    """The text as sent (never stripped or normalised), if it is within the rules."""
+    if required and not value.strip():
+        raise error(f"{field} is required")
+    if len(value) > longest:
+        raise error(f"{field} may be at most {longest} characters, got {len(value)}")
+    if _CONTROL.search(value):
+        raise error(f"{field} must not contain control characters (tabs and line breaks are fine)")
+    return value
+
+
 def new_room(room_id: str, host_id: str, description: str, price_per_night: int) -> Room:
     if not host_id.strip():
         raise InvalidRoom("host_id is required")
-    if not description.strip():
-        raise InvalidRoom("description is required")
-    if price_per_night <= 0:
-        raise InvalidRoom(f"price_per_night must be positive, got {price_per_night}")
-    return Room(room_id, host_id.strip(), description.strip(), price_per_night)
+    description = _text("description", description, MAX_DESCRIPTION, InvalidRoom, required=True)
+    if not MIN_PRICE <= price_per_night <= MAX_PRICE:
+        raise InvalidRoom(f"price_per_night must be between {MIN_PRICE} and {MAX_PRICE}, got {price_per_night}")
+    return Room(room_id, host_id.strip(), description, price_per_night)
 
 
 def new_review(review_id: str, room: Room, guest_id: str, rating: int, text: str) -> Review:
@@ -128,7 +144,8 @@ def new_review(review_id: str, room: Room, guest_id: str, rating: int, text: str
         raise InvalidReview("guest_id is required")
     if not 1 <= rating <= 5:
         raise InvalidReview(f"rating must be between 1 and 5, got {rating}")
-    return Review(review_id, room.room_id, guest_id.strip(), rating, text.strip())
+    text = _text("text", text, MAX_REVIEW_TEXT, InvalidReview, required=False)
+    return Review(review_id, room.room_id, guest_id.strip(), rating, text)
 
 
 def parse_date(value: str, field: str) -> dt.date:

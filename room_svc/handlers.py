@@ -10,20 +10,27 @@ from sqlalchemy import Connection
 from room_svc import domain
 from room_svc import repository as repo
 from room_svc.domain import Hold, Review, Room
+from svckit import idempotency
 from svckit.db import Database, UnitOfWork
+from svckit.idempotency import Key
 from svckit.logs import correlated
 
 logger = logging.getLogger(__name__)
 
 
-def register_room(db: Database, host_id: str, description: str, price_per_night: int) -> tuple[Room, str]:
+def register_room(
+    db: Database, host_id: str, description: str, price_per_night: int, key: Key | None = None
+) -> tuple[Room, str]:
+    """A new room; with an idempotency key, its reply is stored under the key in the same transaction."""
     room = domain.new_room(str(uuid.uuid4()), host_id, description, price_per_night)
     with db.uow() as uow:
+        idempotency.claim(uow.conn, key)
         created = repo.add_room(uow.conn, room)
         uow.emit(
             domain.RoomRegistered(room.room_id, room.host_id, room.description, room.price_per_night, room.status),
             aggregate_id=room.room_id,
         )
+        idempotency.finish(uow.conn, key, (room, created))
         uow.commit()
     logger.info("room %s registered by host %s", room.room_id, room.host_id)
     return room, created
@@ -40,8 +47,12 @@ def _room(conn: Connection, room_id: str) -> Room:
     return _find(conn, room_id)[0]
 
 
-def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: str) -> tuple[Review, str]:
+def create_review(
+    db: Database, room_id: str, guest_id: str, rating: int, text: str, key: Key | None = None
+) -> tuple[Review, str]:
+    """A guest's review of a room they stayed in; with a key, as register_room."""
     with db.uow() as uow:
+        idempotency.claim(uow.conn, key)
         room = _room(uow.conn, room_id)
         review = domain.new_review(str(uuid.uuid4()), room, guest_id, rating, text)
         if not repo.has_stayed(uow.conn, room_id, guest_id):
@@ -53,6 +64,7 @@ def create_review(db: Database, room_id: str, guest_id: str, rating: int, text: 
             ),
             aggregate_id=room.room_id,
         )
+        idempotency.finish(uow.conn, key, (review, created))
         uow.commit()
     return review, created
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
 from room_svc import handlers, repository, service
-from svckit import wiring
+from svckit import idempotency, wiring
 from svckit.config import Settings
 from svckit.server import App
 
@@ -17,7 +17,7 @@ def build(settings: Settings) -> App:
         servicers=[
             wiring.servicer(
                 room_pb2_grpc.add_RoomServiceServicer_to_server,
-                service.RoomService(db),
+                service.RoomService(db, settings.idempotency_ttl_s),
                 room_pb2.DESCRIPTOR,
                 "RoomService",
             ),
@@ -27,6 +27,7 @@ def build(settings: Settings) -> App:
         ],
         produces=True,
         subscriptions=wiring.consumers("room", "policy", handlers.POLICIES),
+        background=[lambda: idempotency.purging(db, settings.idempotency_ttl_s)],
     )
 
 

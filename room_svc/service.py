@@ -11,6 +11,9 @@ from svckit import caller
 from svckit.caller import GUEST, HOST, require_mesh, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
+from svckit.idempotency import Key
+from svckit.idempotent import KEY_ERRORS, Keys, idempotent
+from svckit.ids import check_id
 from svckit.paging import BadPageToken, next_token, page
 
 ERRORS = {
@@ -23,6 +26,7 @@ ERRORS = {
     domain.RoomAlreadyHeld: grpc.StatusCode.ALREADY_EXISTS,
     domain.NoStay: grpc.StatusCode.FAILED_PRECONDITION,
     **caller.ERRORS,
+    **KEY_ERRORS,
 }
 
 
@@ -47,34 +51,41 @@ def hold_reply(hold: Hold, room: Room) -> holds_pb2.Hold:
 
 @maps_errors(ERRORS)
 class RoomService(room_pb2_grpc.RoomServiceServicer):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, key_ttl_s: float) -> None:
         self.db = db
+        self.keys = Keys(db, key_ttl_s, ERRORS)
 
+    @idempotent(room_pb2.Room, lambda found: room_reply(*found))
     async def RegisterRoom(
-        self, request: room_pb2.RegisterRoomRequest, context: grpc.aio.ServicerContext
+        self, request: room_pb2.RegisterRoomRequest, context: grpc.aio.ServicerContext, key: Key | None
     ) -> room_pb2.Room:
         host_id = resolve_caller(context, HOST, host_id=request.host_id).subject
-        room = await self.db.run(handlers.register_room, self.db, host_id, request.description, request.price_per_night)
+        description, price = request.description, request.price_per_night
+        room = await self.db.run(handlers.register_room, self.db, host_id, description, price, key)
         return room_reply(*room)
 
     async def GetRoom(self, request: room_pb2.GetRoomRequest, context: grpc.aio.ServicerContext) -> room_pb2.Room:
-        return room_reply(*await self.db.run(handlers.get_room, self.db, request.room_id))
+        room_id = check_id("room_id", request.room_id, required=True)
+        return room_reply(*await self.db.run(handlers.get_room, self.db, room_id))
 
     async def ListRooms(
         self, request: room_pb2.ListRoomsRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.ListRoomsResponse:
         limit, offset = page(request.page_size, request.page_token)
-        found = await self.db.run(handlers.list_rooms, self.db, limit, offset, request.host_id)
+        host_id = check_id("host_id", request.host_id)
+        found = await self.db.run(handlers.list_rooms, self.db, limit, offset, host_id)
         return room_pb2.ListRoomsResponse(
             rooms=[room_reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )
 
+    @idempotent(room_pb2.Review, lambda found: review_reply(*found))
     async def CreateReview(
-        self, request: room_pb2.CreateReviewRequest, context: grpc.aio.ServicerContext
+        self, request: room_pb2.CreateReviewRequest, context: grpc.aio.ServicerContext, key: Key | None
     ) -> room_pb2.Review:
         guest_id = resolve_caller(context, GUEST, guest_id=request.guest_id).subject
+        room_id = check_id("room_id", request.room_id, required=True)
         review = await self.db.run(
-            handlers.create_review, self.db, request.room_id, guest_id, request.rating, request.text
+            handlers.create_review, self.db, room_id, guest_id, request.rating, request.text, key
         )
         return review_reply(*review)
 
@@ -82,7 +93,8 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         self, request: room_pb2.ListReviewsRequest, context: grpc.aio.ServicerContext
     ) -> room_pb2.ListReviewsResponse:
         limit, offset = page(request.page_size, request.page_token)
-        found = await self.db.run(handlers.list_reviews, self.db, request.room_id, limit, offset)
+        room_id = check_id("room_id", request.room_id)
+        found = await self.db.run(handlers.list_reviews, self.db, room_id, limit, offset)
         return room_pb2.ListReviewsResponse(
             reviews=[review_reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import grpc
 
+from svckit.ids import MAX_ID_LENGTH, InvalidId, check_id, is_id
+
 SUBJECT_HEADER = "x-bnb-subject"
 ROLE_HEADER = "x-bnb-role"
 VIA_HEADER = "x-bnb-via"  # "mesh": set by the mesh listener's internal routes
@@ -29,7 +31,11 @@ class PermissionDenied(Exception):
     """The verified caller may not make this call."""
 
 
-ERRORS = {Unauthenticated: grpc.StatusCode.UNAUTHENTICATED, PermissionDenied: grpc.StatusCode.PERMISSION_DENIED}
+ERRORS = {
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    InvalidId: grpc.StatusCode.INVALID_ARGUMENT,
+}
 
 
 @dataclass(frozen=True)
@@ -58,14 +64,18 @@ def resolve_caller(context: grpc.aio.ServicerContext, *roles: str, **claimed: st
     """The verified caller, who must have one of `roles`.
 
     `claimed` are the request's optional ids (guest_id=..., host_id=...): each one given must be the caller's
-    own, in the role the field names. UNAUTHENTICATED without a caller; PERMISSION_DENIED otherwise.
+    own, in the role the field names. UNAUTHENTICATED without a caller, or when the token's subject is not an
+    id (svckit.ids); INVALID_ARGUMENT for a claimed id that is not one; PERMISSION_DENIED otherwise.
     """
     caller = verified(context)
     if caller is None:
         raise Unauthenticated("this call needs a signed-in caller: send authorization: Bearer <token>")
+    if not is_id(caller.subject):
+        raise Unauthenticated(f"the token's subject is not an id: at most {MAX_ID_LENGTH} printable ASCII characters")
     if caller.role not in roles:
         raise PermissionDenied(f"a {caller.role or 'caller without a role'} may not do this; it takes a {_or(roles)}")
     for field, value in claimed.items():
+        check_id(field, value)
         if value and (ID_FIELDS[field] != caller.role or value != caller.subject):
             raise PermissionDenied(f"{field} {value!r} is not you: you are {caller.role} {caller.subject!r}")
     return caller

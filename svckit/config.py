@@ -33,15 +33,15 @@ def env_int(name: str, default: int, environ: dict[str, str] | None = None, mini
     return value
 
 
-def env_float(name: str, default: float, environ: dict[str, str] | None = None) -> float:
-    """A non-negative number of seconds or similar."""
+def env_float(name: str, default: float, environ: dict[str, str] | None = None, positive: bool = False) -> float:
+    """A non-negative number of seconds or similar; above zero when `positive`."""
     raw = env_str(name, str(default), environ)
     try:
         value = float(raw)
     except ValueError:
         raise SettingsError(f"environment variable {name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"environment variable {name} must be >= 0, got {value}")
+    if value < 0 or (positive and value == 0):
+        raise SettingsError(f"environment variable {name} must be {'> 0' if positive else '>= 0'}, got {value}")
     return value
 
 
@@ -60,6 +60,10 @@ class Settings:
     log_level: str
     log_file: str  # '' for stderr
     descriptor_set: str
+    max_deliver: int  # failed deliveries of an event before it is dead-lettered
+    redelivery_backoff_s: float  # the wait after an event's first failure; it doubles with each further one
+    max_wait_s: float  # how long an event may wait for another (RetryLater) before each wait counts as a failure
+    idempotency_ttl_s: float  # how long an Idempotency-Key answers with its first reply (svckit.idempotency)
 
     @classmethod
     def from_env(cls, service: str, environ: dict[str, str] | None = None) -> Settings:
@@ -77,4 +81,8 @@ class Settings:
             log_level=env_str("BNB_LOG_LEVEL", "INFO", environ),
             log_file=(os.environ if environ is None else environ).get("BNB_LOG_FILE", ""),
             descriptor_set=env_str("BNB_DESCRIPTOR_SET", str(DEFAULT_DESCRIPTOR_SET), environ),
+            max_deliver=env_int("BNB_MAX_DELIVER", 5, environ, minimum=1),
+            redelivery_backoff_s=env_float("BNB_REDELIVERY_BACKOFF_SECONDS", 1.0, environ),
+            max_wait_s=env_float("BNB_MAX_WAIT_SECONDS", 300.0, environ),
+            idempotency_ttl_s=env_float("BNB_IDEMPOTENCY_TTL_HOURS", 24.0, environ, positive=True) * 3600,
         )

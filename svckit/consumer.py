@@ -16,19 +16,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from svckit import events, pull
-from svckit.db import Database, UnitOfWork, dead_letters, inbox, now
+from svckit.db import Database, UnitOfWork, inbox, now
 from svckit.logs import correlated
+from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, account, bury
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, object, events.EventEnvelope], None]
-RETRY_DELAY_S = 1.0
-
-
-class RetryLater(Exception):
-    """A handler's precondition is not met yet (an event overtook another): redeliver soon, quietly."""
-
-    delay_s = 0.01
+RETRY_DELAY_S = 1.0  # after a fault that could not be counted (the database away) or a lost broker
 
 
 @dataclass(frozen=True)
@@ -50,12 +45,18 @@ class Subscription:
         )
 
 
-def _dead_letter(db: Database, sub: Subscription, data: bytes, subject: str, seq: int, error: str) -> str:
-    with db.uow() as uow:
-        row = {"consumer": sub.durable, "subject": subject, "stream_seq": seq, "data": data, "error": error}
-        uow.conn.execute(dead_letters.insert(), {**row, "created_at": now()})
-        uow.commit()
-    return "dead"
+def apply(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> str:
+    """The event's work and its inbox row in `uow`, left to commit: 'done', or 'duplicate' if it was handled."""
+    try:
+        with uow.conn.begin_nested():
+            uow.conn.execute(_TRACK, _tracking(sub, envelope.event_id))
+    except IntegrityError:
+        logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
+        return "duplicate"
+    handler = sub.handlers.get(envelope.type)
+    if handler is not None:
+        handler(uow, payload, envelope)
+    return "done"
 
 
 def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int) -> str:
@@ -63,20 +64,15 @@ def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int)
     try:
         envelope, payload = events.decode(data)
     except events.UndecodableEvent as exc:
-        return _dead_letter(db, sub, data, subject, seq, str(exc))
+        with db.uow() as uow:
+            bury(uow.conn, sub.durable, (data, subject, seq), exc)
+            uow.commit()
+        return "dead"
     with correlated(envelope.correlation_id), db.uow() as uow:
-        try:
-            with uow.conn.begin_nested():
-                uow.conn.execute(_TRACK, _tracking(sub, envelope.event_id))
-        except IntegrityError:
-            logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
-            return "duplicate"
-        handler = sub.handlers.get(envelope.type)
-        if handler is not None:
-            handler(uow, payload, envelope)
-        uow.commit()
-        logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
-    return "done"
+        if (outcome := apply(uow, sub, envelope, payload)) == "done":
+            uow.commit()
+            logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
+    return outcome
 
 
 def _tracking(sub: Subscription, event_id: str) -> dict[str, object]:
@@ -153,43 +149,56 @@ def _one_by_one(db: Database, sub: Subscription, items: list[tuple[bytes, str, i
     return outcomes
 
 
-async def _settle(sub: Subscription, msg: Msg, outcome: str | Exception) -> None:
-    """Ack what was committed, redeliver what failed for now, terminate what can never be decoded."""
+def process(db: Database, sub: Subscription, items: list[Item], redelivery: Redelivery, retrying: Retrying) -> list:
+    """handle_batch, each handler failure counted: Failed (redeliver after a backoff) or, at max_deliver, 'dead'."""
+    return account(db, sub.durable, items, handle_batch(db, sub, items), redelivery, retrying)
+
+
+async def _settle(sub: Subscription, msg: Msg, outcome: object, redelivery: Redelivery) -> None:
+    """Ack what was committed, redeliver what failed or must wait (with backoff), terminate what is dead."""
     seq = msg.metadata.sequence.stream
     if isinstance(outcome, RetryLater):
         logger.debug("%s: %s; redelivering", sub.durable, outcome)
-        await msg.nak(delay=outcome.delay_s)
+        await msg.nak(delay=redelivery.wait_delay(msg.metadata.num_delivered))
+    elif isinstance(outcome, Failed):
+        delay = redelivery.failure_delay(outcome.failures)
+        logger.error("%s: message %s failed (%d of %d); redelivering in %.1fs", sub.durable, seq, outcome.failures,
+                     redelivery.max_deliver, delay, exc_info=outcome.error)  # fmt: skip
+        await msg.nak(delay=delay)
     elif isinstance(outcome, Exception):
         logger.error("%s: handling message %s failed; redelivering", sub.durable, seq, exc_info=outcome)
         await msg.nak(delay=RETRY_DELAY_S)
     elif outcome == "dead":
-        logger.error("%s: message %s cannot be decoded; dead-lettered", sub.durable, seq)
+        logger.error("%s: message %s dead-lettered; terminated", sub.durable, seq)
         await msg.term()
     else:
         await msg.ack()
 
 
-async def consume(nc: Client, db: Database, sub: Subscription) -> None:
+async def consume(nc: Client, db: Database, sub: Subscription, redelivery: Redelivery | None = None) -> None:
     """Handle forever what the durable consumer delivers; replicas bind the same durable and so share the work."""
+    redelivery = redelivery or Redelivery()
+    retrying = Retrying(redelivery.max_wait_s)
     stream = events.stream_name(sub.producer)
     await _bind_consumer(nc.jetstream(), stream, sub)
     while True:
         try:
             async for msgs in pull.batches(nc, stream, sub.durable):
                 items = [(m.data, m.subject, m.metadata.sequence.stream) for m in msgs]
-                outcomes = await db.run(handle_batch, db, sub, items)
+                outcomes = await db.run(process, db, sub, items, redelivery, retrying)
                 for msg, outcome in zip(msgs, outcomes, strict=True):
-                    await _settle(sub, msg, outcome)
+                    await _settle(sub, msg, outcome, redelivery)
         except Exception as exc:  # broker away: the durable keeps our place
             logger.warning("%s: consuming failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
 
 
 async def _bind_consumer(js: JetStreamContext, stream: str, sub: Subscription) -> None:
+    """Create the durable, or bring an existing one to this configuration (JetStream creates or updates)."""
     while True:
         try:
             await js.add_consumer(stream, sub.config())
             return
         except Exception as exc:  # the owning service may not have created its stream yet
-            logger.info("%s: waiting for stream %s: %s", sub.durable, stream, exc)
+            logger.info("%s: cannot bind to stream %s yet: %s", sub.durable, stream, exc)
             await asyncio.sleep(RETRY_DELAY_S)

@@ -63,6 +63,35 @@ dead_letters = Table(
     Column("data", LargeBinary, nullable=False),
     Column("error", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("event_id", String(36), nullable=True),  # none when the message could not be decoded
+    Column("error_type", String(200), nullable=True),
+    Column("deliveries", Integer, nullable=False, server_default=text("1")),  # failed deliveries, the last included
+    Column("replayed_at", DateTime(timezone=True), nullable=True),
+    Column("replay_outcome", String(20), nullable=True),  # 'done', or 'duplicate' when applied meanwhile
+)
+delivery_failures = Table(  # handler failures of events still being redelivered; RetryLater is not one
+    "delivery_failures",
+    plumbing,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("first_failed_at", DateTime(timezone=True), nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+)
+idempotency_keys = Table(  # svckit.idempotency: a caller's key, and the first answer given under it
+    "idempotency_keys",
+    plumbing,
+    Column("caller", String(100), primary_key=True),  # the verified subject...
+    Column("role", String(20), primary_key=True),  # ...in the role its token named
+    Column("operation", String(100), primary_key=True),  # the request's message type: one per RPC
+    Column("key", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the request message
+    Column("ref", String(64), nullable=False, index=True),  # what a running claim started (a saga's reservation id)
+    Column("code", Integer, nullable=True),  # the answer's gRPC status code; NULL while the first call runs
+    Column("reply", LargeBinary, nullable=True),  # the serialized reply, when code is 0
+    Column("message", Text, nullable=True),  # the refusal's message, otherwise
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 _OUTBOX_INSERT = outbox.insert()  # built once: SQLAlchemy then skips building and keying it per event
 
@@ -174,6 +203,7 @@ class UnitOfWork:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.emitted: list[Committed] = []
+        self._after: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         if self.db.writer_lock:
@@ -213,6 +243,11 @@ class UnitOfWork:
         self.conn.execute(_OUTBOX_INSERT, {"event_id": row[0], "subject": row[1], "data": row[2], "created_at": now()})
         self.emitted.append(row)
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once this transaction has committed (once however often asked); never on rollback."""
+        if callback not in self._after:
+            self._after.append(callback)
+
     def commit(self) -> None:
         """Commit, then hand the events just written to the relay (it need not read them back)."""
         self._tx.commit()
@@ -220,3 +255,6 @@ class UnitOfWork:
             for committed in self.db.on_commit:
                 committed(self.emitted)
             self.emitted = []
+        callbacks, self._after = self._after, []
+        for callback in callbacks:
+            callback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import grpc
@@ -15,17 +15,19 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def status_for(mapping: Mapping[type[Exception], grpc.StatusCode], exc: BaseException) -> grpc.StatusCode | None:
+    """The status `mapping` gives `exc` (or one of its base classes); None when it names none."""
+    for cls in type(exc).__mro__:
+        if cls in mapping:
+            return mapping[cls]  # type: ignore[index]
+    return None
+
+
 def maps_errors(mapping: dict[type[Exception], grpc.StatusCode]) -> Callable[[type[T]], type[T]]:
     """Class decorator: every async RPC method aborts with the mapped status and the error's message.
 
     An exception not in the mapping propagates (gRPC answers UNKNOWN and it is logged with its traceback).
     """
-
-    def status_for(exc: Exception) -> grpc.StatusCode | None:
-        for cls in type(exc).__mro__:
-            if cls in mapping:
-                return mapping[cls]
-        return None
 
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -33,7 +35,7 @@ def maps_errors(mapping: dict[type[Exception], grpc.StatusCode]) -> Callable[[ty
             try:
                 return await method(self, request, context)
             except Exception as exc:
-                code = status_for(exc)
+                code = status_for(mapping, exc)
                 if code is None:
                     raise
                 logger.info("%s -> %s: %s", method.__name__, code.name, exc)

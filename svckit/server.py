@@ -20,12 +20,16 @@ from svckit.config import Settings
 from svckit.consumer import Subscription, consume
 from svckit.db import Database
 from svckit.outbox import OutboxRelay
+from svckit.retries import Redelivery
+from svckit.wire import RejectMalformed
 
 logger = logging.getLogger(__name__)
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 STOP_GRACE_S = 5.0  # in-flight calls finish within it; supervisord's stopwaitsecs (30) covers drain + grace
+# The largest request message a service reads: the edge's bound on REST bodies (tools/envoy_config) for gRPC.
+MAX_REQUEST_BYTES = 64 * 1024
 
 
 @dataclass
@@ -70,9 +74,10 @@ async def _event_plumbing(app: App) -> None:
         except Exception as exc:
             logger.warning("NATS at %s unreachable (%s); the outbox keeps events", app.settings.nats_url, exc)
             await asyncio.sleep(1)
-    js = nc.jetstream()
+    js, settings = nc.jetstream(), app.settings
     try:
-        jobs = [consume(nc, app.db, sub) for sub in app.subscriptions]
+        redelivery = Redelivery(settings.max_deliver, settings.redelivery_backoff_s, settings.max_wait_s)
+        jobs = [consume(nc, app.db, sub, redelivery) for sub in app.subscriptions]
         if app.produces:
             await broker.ensure_stream(js, app.settings.service, app.settings.stream_replicas)
             jobs.append(OutboxRelay(app.db, js).run())
@@ -89,7 +94,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    options = [("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
+    server = grpc.aio.server(interceptors=[RejectMalformed()], options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for servicer in app.servicers:

@@ -33,10 +33,11 @@ def envoy_hcm(listener: str) -> dict[str, Any]:
     return chosen["filter_chains"][0]["filters"][0]["typed_config"]
 
 
-def envoy_routes(listener: str) -> dict[str, dict[str, Any]]:
-    """Route prefix -> route action of a local Envoy listener (its 404 catch-all left out)."""
+def envoy_routes(listener: str, keyed: bool = False) -> dict[str, dict[str, Any]]:
+    """Route prefix -> route action of a local Envoy listener (its 404 catch-all left out): of the routes matching
+    no header, or (`keyed`) of those for calls with an idempotency key."""
     routes = envoy_hcm(listener)["route_config"]["virtual_hosts"][0]["routes"]
-    return {r["match"]["prefix"]: r["route"] for r in routes if "route" in r}
+    return {r["match"]["prefix"]: r["route"] for r in routes if "route" in r and ("headers" in r["match"]) == keyed}
 
 
 # mesh.toml's keys -> DestinationRule fields; a key added to mesh.toml and not here fails the test (KeyError).

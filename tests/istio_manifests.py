@@ -59,9 +59,11 @@ def env_of(workload: Doc) -> dict[str, Doc]:
     return {e["name"]: e for e in container(workload).get("env", [])}
 
 
-def by_prefix(virtual_service: str) -> dict[str, Doc]:
-    """A VirtualService's HTTP routes by their URI prefix."""
-    return {r["match"][0]["uri"]["prefix"]: r for r in one("VirtualService", virtual_service)["spec"]["http"]}
+def by_prefix(virtual_service: str, keyed: bool = False) -> dict[str, Doc]:
+    """A VirtualService's HTTP routes by their URI prefix: those matching no header, or (`keyed`) those for calls
+    with an idempotency key (mesh.toml [policy.edge_retry] key_header)."""
+    routes = one("VirtualService", virtual_service)["spec"]["http"]
+    return {r["match"][0]["uri"]["prefix"]: r for r in routes if ("headers" in r["match"][0]) == keyed}
 
 
 def config_value(key: str) -> str:

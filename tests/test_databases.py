@@ -100,7 +100,7 @@ def test_guest_limit_holds_under_concurrent_requests(make_db: Callable) -> None:
     db = make_db("reservation", reservation_repo.metadata)
 
     def begin(i: int) -> None:
-        r = reservation_domain.request(f"r{i}", "room-1", "g1", "2031-01-01", "2031-01-02", dt.date(2030, 1, 1))
+        r = reservation_domain.request(f"r{i}", "room-1", "g1", "2031-01-01", "2031-01-02", dt.date(2030, 1, 1), 730)
         reservations._begin(db, r, 3)
 
     results = in_parallel(12, begin)

@@ -127,7 +127,8 @@ def first_run(
     started = [
         p for p in children(process.pid) if b"tools.mesh\0announce" not in Path(f"/proc/{p}/cmdline").read_bytes()
     ]
-    assert len(started) == 7, started  # nats, envoy, the five services
+    described = {p: (Path(f"/proc/{p}/cmdline").read_bytes()[:100], alive(p)) for p in started}
+    assert len(started) == 7, described  # nats, envoy, the five services
     assert f"http://localhost:{ports['BNB_EDGE_PORT']}" in "".join(seen)
     with httpx.Client(base_url=edge, trust_env=False, timeout=10) as http:
         body = {"description": "Kept", "price_per_night": 9}

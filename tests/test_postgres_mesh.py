@@ -15,6 +15,7 @@ from bnb.reservation.v1 import reservation_pb2
 from tests.dbs import POSTGRES_ENV, database_url, postgres_url
 from tests.events_helpers import eventually, messages, room_view
 from tests.harness import Mesh, mesh_config
+from tests.idempotency_helpers import OPS, Op, assert_one_reservation, at_once, call_rest, one_key_race
 from tests.test_concurrency import race
 from tests.test_events import book, cancel, new_room
 from tools import topology
@@ -54,3 +55,19 @@ def test_no_double_booking_on_postgres(pg_http: tuple[Mesh, httpx.Client]) -> No
     mesh, _ = pg_http
     results, _ = asyncio.run(race(mesh, 20))
     assert sum(isinstance(r, reservation_pb2.Reservation) for r in results) == 1, results
+
+
+def test_twenty_identical_reservations_with_one_key_on_postgres(pg_http: tuple[Mesh, httpx.Client]) -> None:
+    mesh, http = pg_http
+    results, ctx = asyncio.run(one_key_race(mesh, http, 20))
+    assert_one_reservation(mesh, http, results, ctx)
+
+
+@pytest.mark.parametrize("op", [op for op in OPS if op.name != "RequestReservation"], ids=lambda op: op.name)
+def test_twenty_one_transaction_calls_with_one_key_on_postgres(pg_http: tuple[Mesh, httpx.Client], op: Op) -> None:
+    mesh, http = pg_http  # a repeat waits on the key's primary key for the first transaction, then replays it
+    ctx, key = op.prepare(mesh, http, uuid.uuid4().hex[:12]), str(uuid.uuid4())
+    results = at_once(20, lambda: call_rest(mesh, http, op, op.fields(ctx), ctx["who"], key))
+    assert {(r.code, str(r.reply)) for r in results} == {("OK", str(results[0].reply))}, results
+    assert [r.replayed for r in results].count(False) == 1
+    assert op.effects(mesh, ctx) == op.once

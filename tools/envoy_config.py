@@ -18,6 +18,12 @@ PREVIOUS_HOSTS = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts
 STDOUT_LOG = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
 FAULT = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
 EDGE_TIMEOUT_S = 15
+# REST bodies larger than this get 413 from the transcoder itself (gRPC messages: svckit.server.MAX_REQUEST_BYTES).
+MAX_REQUEST_BYTES = 64 * 1024
+# The transcoder buffers a whole gRPC reply before it writes JSON. The largest possible page (100 items, every
+# text at its longest in 4-byte characters) is about 1.7 MB of protobuf (tests/test_largest_page.py computes it);
+# Envoy's default, the 1 MiB stream buffer, would turn it into a 500.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 # Envoy's default access-log line plus the gRPC deadline each call carried in and the gRPC status it got.
 ACCESS_LOG = (
     '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS%'
@@ -125,6 +131,12 @@ def _route(
     return {"match": {"prefix": f"/{service}/"}, "route": action, **extra}
 
 
+def _keyed(route: dict[str, Any], header: str) -> dict[str, Any]:
+    """The route for calls that carry `header` (an idempotency key): a reset one is safe to retry."""
+    route["match"]["headers"] = [{"name": header, "present_match": True}]
+    return route
+
+
 def _not_found() -> dict[str, Any]:
     body = '{"code":5,"message":"no such route at this edge"}'
     return {"match": {"prefix": "/"}, "direct_response": {"status": 404, "body": {"inline_string": body}}}
@@ -161,7 +173,7 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
 
 
 # Envoy's own replies (no route, bad JSON, breaker open) carry the gRPC code a service would have sent.
-LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 500: 13, 502: 14, 503: 14, 504: 4}
+LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 431: 8, 500: 13, 502: 14, 503: 14, 504: 4}
 
 
 # A REST caller: not gRPC, or transcoded (the transcoder sets the gRPC content-type and keeps the REST path).
@@ -212,7 +224,16 @@ def render(
     services = topology.services.values()
     public = [name for spec in services for name in spec.public]
     edge_retry = {**policy["edge_retry"], "per_try_timeout_ms": EDGE_TIMEOUT_S * 1000}
-    edge_routes = [_route(name, spec.name, EDGE_TIMEOUT_S, edge_retry) for spec in services for name in spec.public]
+    keyed_retry = {**edge_retry, "retry_on": edge_retry["keyed_retry_on"]}
+    edge_routes = [
+        route
+        for spec in services
+        for name in spec.public
+        for route in (
+            _keyed(_route(name, spec.name, EDGE_TIMEOUT_S, keyed_retry), edge_retry["key_header"]),
+            _route(name, spec.name, EDGE_TIMEOUT_S, edge_retry),
+        )
+    ]
     reflector = next(spec.name for spec in services if spec.reflection)
     # The edge's own gRPC health and reflection are the reflecting service's.
     edge_routes += [{"match": {"prefix": prefix}, "route": {"cluster": reflector}}
@@ -224,6 +245,8 @@ def render(
         "convert_grpc_status": True,
         "print_options": {"always_print_primitive_fields": True, "preserve_proto_field_names": True},
         "request_validation_options": {"reject_unknown_method": True, "reject_unknown_query_parameters": True},
+        "max_request_body_size": MAX_REQUEST_BYTES,
+        "max_response_body_size": MAX_RESPONSE_BYTES,
     }}  # fmt: skip
     timeout_s = policy["timeout"]["route_ms"] / 1000
     via = envoy_auth.through_mesh(topology.auth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -179,6 +180,7 @@ def announce(cfg: MeshConfig) -> None:
     started = time.monotonic()
     wait_ready(cfg)
     e = cfg.ports.edge
+    check_in = dt.date.today() + dt.timedelta(days=30)  # within BNB_MAX_DAYS_AHEAD
     print(
         f"""
 bnb-mesh is up ({time.monotonic() - started:.1f}s): every service reports SERVING.
@@ -194,7 +196,7 @@ Try (the catalogue is public; everything else takes a token: make -s token GUEST
        -d '{{"description":"Beautiful House","price_per_night":12000}}'
   curl -s localhost:{e}/rooms
   curl -s -X POST localhost:{e}/reservations -H "authorization: Bearer $GUEST_TOKEN" \\
-       -d '{{"room_id":"<room_id>","check_in":"2030-01-10","check_out":"2030-01-12"}}'
+       -d '{{"room_id":"<room_id>","check_in":"{check_in}","check_out":"{check_in + dt.timedelta(days=2)}"}}'
   curl -s localhost:{e}/roomviews
   .venv/bin/grpcurl -plaintext localhost:{e} list
 Ctrl-C stops everything.""",

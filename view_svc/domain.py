@@ -16,10 +16,6 @@ class ViewError(Exception):
     """A view query was wrong."""
 
 
-class InvalidQuery(ViewError):
-    pass
-
-
 class RoomViewNotFound(ViewError):
     pass
 
@@ -120,10 +116,3 @@ def paid(reservation: Reservation, status: str) -> Reservation:
     if PAYMENT_RANK[status] <= PAYMENT_RANK.get(reservation.payment_status, 0):
         return reservation
     return replace(reservation, payment_status=status)
-
-
-def room_id_of(value: str) -> str:
-    room_id = value.strip()
-    if not room_id:
-        raise InvalidQuery("room_id is required")
-    return room_id

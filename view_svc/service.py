@@ -7,13 +7,14 @@ import grpc
 from bnb.view.v1 import view_pb2, view_pb2_grpc
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
+from svckit.ids import InvalidId, check_id
 from svckit.paging import BadPageToken, next_token, page
 from view_svc import domain, handlers
 from view_svc.domain import RoomView
 from view_svc.repository import VIEW_FIELDS
 
 ERRORS = {
-    domain.InvalidQuery: grpc.StatusCode.INVALID_ARGUMENT,
+    InvalidId: grpc.StatusCode.INVALID_ARGUMENT,
     BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
     domain.RoomViewNotFound: grpc.StatusCode.NOT_FOUND,
 }
@@ -32,7 +33,7 @@ class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
     async def GetRoomView(
         self, request: view_pb2.GetRoomViewRequest, context: grpc.aio.ServicerContext
     ) -> view_pb2.RoomView:
-        room_id = domain.room_id_of(request.room_id)
+        room_id = check_id("room_id", request.room_id, required=True)
         return view_reply(await self.db.run(handlers.get_room_view, self.db, room_id))
 
     async def ListRoomViews(

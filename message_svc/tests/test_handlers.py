@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -9,8 +10,9 @@ from sqlalchemy import func, select
 
 from bnb.events.v1 import events_pb2 as ev
 from message_svc import handlers, repository
+from message_svc.delivery import NotificationRelay
 from message_svc.domain import MessageFilter
-from message_svc.senders import LogSender
+from message_svc.senders import LogSender, Sender
 from message_svc.tests.fakes import T0, FakeSender, wrap
 from svckit.consumer import Subscription, handle
 from svckit.db import Database, dead_letters
@@ -20,10 +22,12 @@ CONFIRMED = ev.ReservationConfirmed(reservation_id="r1", room_id="room1", guest_
 APPROVED = ev.PaymentApproved(payment_id="p1", reservation_id="r1", room_id="room1", guest_id="g1", amount=300)
 
 
-def apply(db: Database, sender: FakeSender, event: object, producer: str, minute: int = 0, event_id: str = "") -> None:
+def apply(db: Database, sender: Sender, event: object, producer: str, minute: int = 0, event_id: str = "") -> None:
+    """Notify in a transaction of its own, then deliver what it stored through `sender`."""
     with db.uow() as uow:
-        handlers.notify(uow, event, wrap(event, producer, minute, event_id), sender)
+        handlers.notify(uow, event, wrap(event, producer, minute, event_id))
         uow.commit()
+    asyncio.run(NotificationRelay(db, sender).deliver_once())
 
 
 def stored(db: Database, where: MessageFilter | None = None) -> list:
@@ -72,12 +76,12 @@ def test_replayed_event_is_neither_stored_nor_sent_twice(db: Database, sender: F
     assert len(sender.sent) == 2
 
 
-def test_log_sender_writes_recipient_and_text(db: Database, caplog: pytest.LogCaptureFixture) -> None:
+def test_log_sender_writes_recipient_message_id_and_text(db: Database, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="message_svc.senders")
-    with db.uow() as uow:
-        handlers.notify(uow, APPROVED, wrap(APPROVED, "payment"), LogSender())
-        uow.commit()
-    assert any("guest g1" in r.getMessage() and "approved" in r.getMessage() for r in caplog.records)
+    apply(db, LogSender(), APPROVED, "payment")
+    (message,) = stored(db)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("guest g1" in line and message.message_id in line and "approved" in line for line in lines), lines
 
 
 def test_policies_subscribe_to_every_notifying_event_and_no_other() -> None:
@@ -87,40 +91,35 @@ def test_policies_subscribe_to_every_notifying_event_and_no_other() -> None:
     assert sorted(listed) == sorted(TEMPLATES)
 
 
-def _sub(sender: FakeSender, producer: str) -> Subscription:
-    return Subscription(f"message-{producer}-notify", producer, handlers.policies(sender)[producer])
+def _sub(producer: str, wakes: list[int] | None = None) -> Subscription:
+    policies = handlers.policies(lambda: wakes.append(1)) if wakes is not None else handlers.policies()
+    return Subscription(f"message-{producer}-notify", producer, policies[producer])
 
 
 def test_duplicate_delivery_changes_nothing(db: Database, sender: FakeSender) -> None:
-    sub = _sub(sender, "reservation")
+    sub = _sub("reservation")
     data = wrap(CONFIRMED, "reservation").SerializeToString()
     first = handle(db, sub, data, subject("reservation", "ReservationConfirmed"), 1)
     second = handle(db, sub, data, subject("reservation", "ReservationConfirmed"), 1)
     assert (first, second) == ("done", "duplicate")
-    assert len(stored(db)) == 2 and len(sender.sent) == 2
-
-
-class BrokenSender:
-    def send(self, notification: object) -> None:
-        raise ConnectionError("mail server away")
-
-
-def test_failed_send_stores_nothing_so_redelivery_tries_again(db: Database, sender: FakeSender) -> None:
-    broken = Subscription("message-reservation-notify", "reservation", handlers.policies(BrokenSender())["reservation"])
-    data = wrap(CONFIRMED, "reservation").SerializeToString()
-    with pytest.raises(ConnectionError):
-        handle(db, broken, data, subject("reservation", "ReservationConfirmed"), 1)
-    assert stored(db) == []
-    assert handle(db, _sub(sender, "reservation"), data, subject("reservation", "ReservationConfirmed"), 1) == "done"
     assert len(stored(db)) == 2
+    assert asyncio.run(NotificationRelay(db, sender).deliver_once()) == 2 and len(sender.sent) == 2
 
 
-def test_garbage_bytes_become_a_dead_letter(db: Database, sender: FakeSender) -> None:
-    outcome = handle(db, _sub(sender, "payment"), b"\xff\x00 not an envelope", "bnb.payment.PaymentApproved.v1", 9)
+def test_a_commit_that_stored_notifications_wakes_their_delivery_once(db: Database) -> None:
+    wakes: list[int] = []
+    data, confirmed = wrap(CONFIRMED, "reservation").SerializeToString(), subject("reservation", "ReservationConfirmed")
+    assert handle(db, _sub("reservation", wakes), data, confirmed, 1) == "done"
+    assert wakes == [1]  # one commit, two notifications
+    assert handle(db, _sub("reservation", wakes), data, confirmed, 1) == "duplicate"
+    assert wakes == [1]
+
+
+def test_garbage_bytes_become_a_dead_letter(db: Database) -> None:
+    outcome = handle(db, _sub("payment"), b"\xff\x00 not an envelope", "bnb.payment.PaymentApproved.v1", 9)
     assert outcome == "dead"
     with db.read() as conn:
         consumer, seq = conn.execute(select(dead_letters.c.consumer, dead_letters.c.stream_seq)).one()
     assert (consumer, seq) == ("message-payment-notify", 9)
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(repository.messages)).scalar_one() == 0
-    assert sender.sent == []

@@ -12,7 +12,7 @@ from bnb.message.v1 import message_pb2
 from message_svc import handlers
 from message_svc.main import build
 from message_svc.service import MessageService
-from message_svc.tests.fakes import FakeSender, wrap
+from message_svc.tests.fakes import wrap
 from svckit.caller import on_behalf_of
 from svckit.config import Settings
 from svckit.db import Database
@@ -37,12 +37,11 @@ class FakeContext:
 
 
 def seed(db: Database) -> None:
-    sender = FakeSender()
     stays = [("r1", "g1", "h1"), ("r2", "g2", "h1"), ("r3", "g1", "h2")]
     for minute, (rid, guest, host) in enumerate(stays):
         event = ev.ReservationConfirmed(reservation_id=rid, room_id="room", guest_id=guest, host_id=host)
         with db.uow() as uow:
-            handlers.notify(uow, event, wrap(event, "reservation", minute), sender)
+            handlers.notify(uow, event, wrap(event, "reservation", minute))
             uow.commit()
 
 

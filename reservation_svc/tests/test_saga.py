@@ -122,7 +122,7 @@ def test_past_or_inverted_stays_are_refused_before_any_call(db: Database) -> Non
 
 def test_interrupted_saga_is_compensated_by_recovery(db: Database) -> None:
     rooms, payments = FakeRooms(), FakePayments()
-    stuck = domain.request("r-stuck", "room-1", "g1", "2030-02-01", "2030-02-02", TODAY)
+    stuck = domain.request("r-stuck", "room-1", "g1", "2030-02-01", "2030-02-02", TODAY, max_days_ahead=730)
     handlers._begin(db, stuck, 10)  # the process died right after this commit
     saga = Saga(db, rooms, payments, 10, Deadline)
     assert asyncio.run(handlers.recover_stale(saga, older_than_s=-1)) == 1
