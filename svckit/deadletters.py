@@ -7,6 +7,7 @@ import json
 
 from sqlalchemy import select
 
+from svckit import migrate
 from svckit.config import Settings
 from svckit.db import Database, dead_letters
 
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("service", help="room, reservation, payment, message or view")
     args = parser.parse_args()
     db = Database(Settings.from_env(args.service).database_url, producer=args.service)
-    db.create()
+    migrate.upgrade(db, f"{args.service}_svc")
     for entry in listing(db):
         print(json.dumps(entry))
 
