@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export no_proxy := 127.0.0.1,localhost,$(no_proxy)
 export NO_PROXY := 127.0.0.1,localhost,$(NO_PROXY)
 
-.PHONY: venv run test protos lint format rebuild-view clean token
+.PHONY: venv run test protos lint format rebuild-view clean token revision
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+revision: $(STAMP)  ## the next migration of SERVICE from its models: make revision SERVICE=room MSG="rooms have floors"
+	@test -n "$(SERVICE)" || { echo 'usage: make revision SERVICE=room MSG="..."'; exit 2; }
+	$(BIN)/python -m svckit.migrate revision $(SERVICE) "$(MSG)"
 
 rebuild-view: $(STAMP)  ## rebuild the room view from the streams (stop view_svc first)
 	$(BIN)/python -m view_svc.rebuild

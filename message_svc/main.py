@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bnb.message.v1 import message_pb2, message_pb2_grpc
-from message_svc import handlers, repository, service
+from message_svc import handlers, service
 from message_svc.delivery import NotificationRelay
 from message_svc.senders import LogSender, Sender
 from svckit import wiring
@@ -12,7 +12,7 @@ from svckit.server import App
 
 
 def build(settings: Settings, sender: Sender | None = None) -> App:
-    db = wiring.database(settings, repository.metadata)
+    db = wiring.database(settings)
     relay = NotificationRelay(db, sender or LogSender())
     return App(
         settings=settings,

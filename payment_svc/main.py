@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payment_pb2_grpc
-from payment_svc import handlers, repository, service
+from payment_svc import handlers, service
 from svckit import wiring
 from svckit.config import Settings
 from svckit.server import App
 
 
 def build(settings: Settings) -> App:
-    db = wiring.database(settings, repository.metadata)
+    db = wiring.database(settings)
     return App(
         settings=settings,
         db=db,

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
-from reservation_svc import clients, handlers, repository, service
+from reservation_svc import clients, handlers, service
 from svckit import idempotency, mesh, wiring
 from svckit.config import Settings, SettingsError, env_float, env_int
 from svckit.server import App
@@ -48,7 +48,7 @@ async def _recovery(saga: handlers.Saga, after_s: float) -> None:
 
 
 def build(settings: Settings, extra: ReservationSettings) -> App:
-    db = wiring.database(settings, repository.metadata)
+    db = wiring.database(settings)
     channel = mesh.channel(settings.mesh_addr)
     saga = handlers.Saga(
         db,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
-from room_svc import handlers, repository, service
+from room_svc import handlers, service
 from svckit import idempotency, wiring
 from svckit.config import Settings
 from svckit.server import App
 
 
 def build(settings: Settings) -> App:
-    db = wiring.database(settings, repository.metadata)
+    db = wiring.database(settings)
     return App(
         settings=settings,
         db=db,

@@ -152,11 +152,6 @@ class Database:
         call = functools.partial(contextvars.copy_context().run, fn, *args)  # the caller's correlation id
         return await asyncio.get_running_loop().run_in_executor(self.executor, call)
 
-    def create(self, *metadatas: MetaData) -> None:
-        """Create the service's tables and the plumbing tables if they are missing."""
-        for metadata in (plumbing, *metadatas):
-            metadata.create_all(self.engine)
-
     def connection(self, writer: bool) -> tuple[Connection, bool]:
         """A connection for one transaction, and whether it is kept (else: close it after the transaction).
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from svckit import events
+from svckit import events, migrate
 from svckit.config import Settings
 from svckit.consumer import Subscription, apply
 from svckit.db import Database, dead_letters, now, stamp
@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     db = Database(Settings.from_env(args.service).database_url, producer=args.service)
     try:
-        db.create()
+        migrate.upgrade(db, f"{args.service}_svc")
         if args.replay is None:
             for entry in listing(db):
                 print(json.dumps(entry))

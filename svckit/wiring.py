@@ -7,19 +7,19 @@ from typing import Any
 
 import uvloop
 from google.protobuf.descriptor import FileDescriptor
-from sqlalchemy import MetaData
 
-from svckit import logs
+from svckit import logs, migrate
 from svckit.config import Settings
 from svckit.consumer import Handler, Subscription
 from svckit.db import Database
 from svckit.server import App, Servicer, serve
 
 
-def database(settings: Settings, metadata: MetaData) -> Database:
-    """The service's own database, its tables created if missing."""
+def database(settings: Settings) -> Database:
+    """The service's own database, migrated to the head of `<svc>/migrations/` (under a lock: replicas may
+    start together)."""
     db = Database(settings.database_url, producer=settings.service)
-    db.create(metadata)
+    migrate.upgrade(db, f"{settings.service}_svc")
     return db
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Column, MetaData, String, Table, func, select
 from room_svc.domain import RoomRegistered
 from svckit import events
 from svckit.consumer import RetryLater, Subscription, handle_batch
-from svckit.db import Database, UnitOfWork, dead_letters, inbox
+from svckit.db import Database, UnitOfWork, dead_letters, inbox, plumbing
 
 effects_md = MetaData()
 effects = Table("effects", effects_md, Column("event_id", String(36), primary_key=True))
@@ -42,7 +42,8 @@ class Policy:
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     database = Database(f"sqlite:///{tmp_path}/c.db", producer="view")
-    database.create(effects_md)
+    for metadata in (plumbing, effects_md):  # svckit's tables and this test's own
+        metadata.create_all(database.engine)
     return database
 
 

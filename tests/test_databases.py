@@ -14,10 +14,10 @@ from payment_svc import handlers as payments
 from payment_svc import repository as payment_repo
 from reservation_svc import domain as reservation_domain
 from reservation_svc import handlers as reservations
-from reservation_svc import repository as reservation_repo
 from room_svc import domain as room_domain
 from room_svc import handlers as rooms
 from room_svc import repository as room_repo
+from svckit import migrate
 from svckit.db import Database, outbox
 from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
 
@@ -25,15 +25,15 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(params=kinds())
-def make_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str, object], Database]]:
+def make_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], Database]]:
     if request.param == "postgres" and postgres_url() is None:
         pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
     opened: list[tuple[Database, object]] = []
 
-    def make(producer: str, metadata: object) -> Database:
+    def make(producer: str) -> Database:
         cm = database_url(request.param, tmp_path, producer)
         db = Database(cm.__enter__(), producer=producer)
-        db.create(metadata)  # type: ignore[arg-type]
+        migrate.upgrade(db, f"{producer}_svc")
         opened.append((db, cm))
         return db
 
@@ -57,7 +57,7 @@ def in_parallel(n: int, work: Callable[[int], object]) -> list[object]:
 
 
 def test_twenty_overlapping_holds_exactly_one_wins(make_db: Callable) -> None:
-    db = make_db("room", room_repo.metadata)
+    db = make_db("room")
     room = rooms.register_room(db, "h1", "House", 100)[0]
     results = in_parallel(
         20, lambda i: rooms.hold_room(db, f"r{i}", room.room_id, f"g{i}", "2031-01-01", f"2031-01-{2 + i % 5:02d}")
@@ -71,7 +71,7 @@ def test_twenty_overlapping_holds_exactly_one_wins(make_db: Callable) -> None:
 
 
 def test_released_nights_can_be_held_again_and_checkout_is_exclusive(make_db: Callable) -> None:
-    db = make_db("room", room_repo.metadata)
+    db = make_db("room")
     room = rooms.register_room(db, "h1", "House", 100)[0]
     rooms.hold_room(db, "a", room.room_id, "g1", "2031-01-01", "2031-01-05")
     rooms.hold_room(db, "b", room.room_id, "g2", "2031-01-05", "2031-01-06")  # arrives as "a" leaves
@@ -84,7 +84,7 @@ def test_released_nights_can_be_held_again_and_checkout_is_exclusive(make_db: Ca
 
 
 def test_concurrent_approvals_of_one_reservation_make_one_payment(make_db: Callable) -> None:
-    db = make_db("payment", payment_repo.metadata)
+    db = make_db("payment")
     results = in_parallel(10, lambda i: payments.approve_payment(db, "r1", "g1", "room-1", 300))
     ids = {r.payment_id for r in results if not isinstance(r, Exception)}
     assert len(ids) == 1, results
@@ -97,7 +97,7 @@ def test_concurrent_approvals_of_one_reservation_make_one_payment(make_db: Calla
 
 
 def test_guest_limit_holds_under_concurrent_requests(make_db: Callable) -> None:
-    db = make_db("reservation", reservation_repo.metadata)
+    db = make_db("reservation")
 
     def begin(i: int) -> None:
         r = reservation_domain.request(f"r{i}", "room-1", "g1", "2031-01-01", "2031-01-02", dt.date(2030, 1, 1), 730)
@@ -109,7 +109,7 @@ def test_guest_limit_holds_under_concurrent_requests(make_db: Callable) -> None:
 
 
 def test_a_rolled_back_unit_of_work_writes_neither_state_nor_events(make_db: Callable) -> None:
-    db = make_db("room", room_repo.metadata)
+    db = make_db("room")
     with db.uow() as uow:
         room_repo.add_room(uow.conn, room_domain.new_room("x", "h1", "House", 100))
         uow.emit(room_domain.RoomRegistered("x", "h1", "House", 100, "available"), aggregate_id="x")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from sqlalchemy import MetaData, func, select, update
+from sqlalchemy import func, select, update
 
 from svckit import idempotency
-from svckit.db import Database, idempotency_keys, now
+from svckit.db import Database, idempotency_keys, now, plumbing
 from svckit.idempotency import InProgress, Key, KeyReused, Replay
 from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
 from tests.test_databases import in_parallel
@@ -40,7 +40,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
     with database_url(request.param, tmp_path, "keys") as url:
         database = Database(url, producer="keys")
-        database.create(MetaData())
+        plumbing.create_all(database.engine)  # svckit's tables alone
         yield database
         database.dispose()
 

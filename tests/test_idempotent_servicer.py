@@ -9,12 +9,11 @@ from typing import Any
 
 import grpc
 import pytest
-from sqlalchemy import MetaData
 
 from bnb.room.v1 import room_pb2
 from svckit import idempotency
 from svckit.caller import ROLE_HEADER, SUBJECT_HEADER
-from svckit.db import Database
+from svckit.db import Database, plumbing
 from svckit.idempotency import Key, KeyReused
 from svckit.idempotent import HEADER, KEY_ERRORS, REPLAYED_HEADER, BadKey, Keys, idempotent
 
@@ -76,7 +75,7 @@ class Rooms:
 @pytest.fixture
 def rooms(tmp_path: Path) -> Rooms:
     db = Database(f"sqlite:///{tmp_path}/room.db", producer="room")
-    db.create(MetaData())
+    plumbing.create_all(db.engine)  # svckit's tables alone
     return Rooms(db)
 
 

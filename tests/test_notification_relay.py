@@ -12,6 +12,7 @@ from bnb.events.v1 import events_pb2 as ev
 from message_svc import handlers, repository
 from message_svc.delivery import NotificationRelay
 from message_svc.tests.fakes import FakeSender, wrap
+from svckit import migrate
 from svckit.db import Database
 from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
 
@@ -22,7 +23,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
     with database_url(request.param, tmp_path, "message") as url:
         database = Database(url, producer="message")
-        database.create(repository.metadata)
+        migrate.upgrade(database, "message_svc")
         yield database
         database.dispose()
 

@@ -13,9 +13,8 @@ import nats
 import pytest
 from sqlalchemy import func, select
 
-from room_svc import repository as room_repo
 from room_svc.domain import RoomRegistered
-from svckit import broker, events
+from svckit import broker, events, migrate
 from svckit.db import Database, outbox
 from svckit.outbox import OutboxRelay
 from tests.harness import free_ports
@@ -60,7 +59,7 @@ def nats_server(tmp_path: Path) -> Iterator[Nats]:
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     database = Database(f"sqlite:///{tmp_path}/room.db", producer="room")
-    database.create(room_repo.metadata)
+    migrate.upgrade(database, "room_svc")
     return database
 
 

@@ -13,7 +13,7 @@ from room_svc.domain import RoomRegistered
 from svckit import events
 from svckit.config import Settings, SettingsError
 from svckit.consumer import RetryLater, Subscription, handle, process
-from svckit.db import Database, UnitOfWork, dead_letters, delivery_failures
+from svckit.db import Database, UnitOfWork, dead_letters, delivery_failures, plumbing
 from svckit.deadletters import ReplayRefused, listing, replay, subscription
 from svckit.retries import Failed, Overdue, Redelivery, Retrying
 from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
@@ -60,7 +60,8 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
     with database_url(request.param, tmp_path, "view") as url:
         database = Database(url, producer="view")
-        database.create(effects_md)
+        for metadata in (plumbing, effects_md):  # svckit's tables and this test's own
+            metadata.create_all(database.engine)
         yield database
         database.dispose()
 

@@ -7,7 +7,7 @@ from svckit import wiring
 from svckit.config import Settings
 from svckit.consumer import Subscription
 from svckit.server import App
-from view_svc import handlers, repository, service
+from view_svc import handlers, service
 
 
 def subscriptions() -> list[Subscription]:
@@ -16,7 +16,7 @@ def subscriptions() -> list[Subscription]:
 
 
 def build(settings: Settings) -> App:
-    db = wiring.database(settings, repository.metadata)
+    db = wiring.database(settings)
     return App(
         settings=settings,
         db=db,

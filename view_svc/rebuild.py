@@ -10,7 +10,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from svckit import broker, events, logs
+from svckit import broker, events, logs, migrate
 from svckit.config import Settings
 from svckit.consumer import Subscription, handle_batch
 from svckit.db import Database, dead_letters, inbox
@@ -29,11 +29,11 @@ database by pointing BNB_DATABASE_URL at it."""
 
 def reset(db: Database, subs: list[Subscription]) -> None:
     """Empty the view and forget which events its consumers handled, in one transaction."""
-    db.create(repository.metadata)
+    migrate.upgrade(db, "view_svc")
     consumers = [sub.durable for sub in subs]
     with db.uow() as uow:
-        repository.metadata.drop_all(uow.conn)
-        repository.metadata.create_all(uow.conn)
+        for table in reversed(repository.metadata.sorted_tables):
+            uow.conn.execute(table.delete())
         uow.conn.execute(inbox.delete().where(inbox.c.consumer.in_(consumers)))
         # The replay records undecodable messages again.
         uow.conn.execute(dead_letters.delete().where(dead_letters.c.consumer.in_(consumers)))

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from message_svc import repository
 from message_svc.tests.fakes import FakeSender
+from svckit import migrate
 from svckit.db import Database
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path}/message.db", producer="message")
-    database.create(repository.metadata)
+    migrate.upgrade(database, "message_svc")
     yield database
     database.dispose()
 

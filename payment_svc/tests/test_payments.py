@@ -7,14 +7,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from payment_svc import domain, handlers, repository
+from payment_svc import domain, handlers
+from svckit import migrate
 from svckit.db import Database
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     database = Database(f"sqlite:///{tmp_path}/payment.db", producer="payment")
-    database.create(repository.metadata)
+    migrate.upgrade(database, "payment_svc")
     return database
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from reservation_svc import domain, handlers, repository
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Held, Saga
+from svckit import migrate
 from svckit.caller import Caller
 from svckit.db import Database, outbox
 from svckit.mesh import Deadline
@@ -57,7 +58,7 @@ class FakePayments:
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     database = Database(f"sqlite:///{tmp_path}/reservation.db", producer="reservation")
-    database.create(repository.metadata)
+    migrate.upgrade(database, "reservation_svc")
     return database
 
 

@@ -11,10 +11,11 @@ from typing import NamedTuple
 import grpc
 import pytest
 
-from reservation_svc import domain, handlers, repository
+from reservation_svc import domain, handlers
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Held, Saga
 from reservation_svc.service import ERRORS
+from svckit import migrate
 from svckit.db import Database
 from svckit.idempotency import InProgress, Key, Replay
 from svckit.idempotent import Keys
@@ -68,7 +69,7 @@ class World(NamedTuple):
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     db = Database(f"sqlite:///{tmp_path}/reservation.db", producer="reservation")
-    db.create(repository.metadata)
+    migrate.upgrade(db, "reservation_svc")
     rooms, payments = Rooms(), Payments()
     return World(Saga(db, rooms, payments, 10, Deadline), rooms, payments)
 

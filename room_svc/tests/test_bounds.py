@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from room_svc import domain, handlers, repository
+from room_svc import domain, handlers
+from svckit import migrate
 from svckit.db import Database
 
 # Korean, emoji (4 bytes in UTF-8, with a joiner), quotes, SQL and HTML, a TAG character, tabs and line breaks.
@@ -21,7 +22,7 @@ VERBATIM = (
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     database = Database(f"sqlite:///{tmp_path}/room.db", producer="room")
-    database.create(repository.metadata)
+    migrate.upgrade(database, "room_svc")
     return database
 
 

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from room_svc import domain, handlers, repository
+from room_svc import domain, handlers
+from svckit import migrate
 from svckit.db import Database, outbox
 from svckit.events import decode
 
@@ -16,7 +17,7 @@ from svckit.events import decode
 @pytest.fixture
 def db(tmp_path: Path) -> Database:
     database = Database(f"sqlite:///{tmp_path}/room.db", producer="room")
-    database.create(repository.metadata)
+    migrate.upgrade(database, "room_svc")
     return database
 
 

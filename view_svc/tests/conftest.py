@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from svckit import migrate
 from svckit.db import Database
-from view_svc import repository
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def make_db(tmp_path: Path) -> Iterator[Callable[[str], Database]]:
 
     def make(name: str = "view") -> Database:
         database = Database(f"sqlite:///{tmp_path}/{name}.db", producer="view")
-        database.create(repository.metadata)
+        migrate.upgrade(database, "view_svc")
         made.append(database)
         return database
 
