@@ -124,9 +124,10 @@ def first_run(
     host_token: str,
     guest_token: str,
 ) -> None:
-    started = [
-        p for p in children(process.pid) if b"tools.mesh\0announce" not in Path(f"/proc/{p}/cmdline").read_bytes()
-    ]
+    started = [  # the announcer prints, then exits: it may still be a zombie here, which is no process of the mesh
+        p for p in children(process.pid)
+        if alive(p) and b"tools.mesh\0announce" not in Path(f"/proc/{p}/cmdline").read_bytes()
+    ]  # fmt: skip
     described = {p: (Path(f"/proc/{p}/cmdline").read_bytes()[:100], alive(p)) for p in started}
     assert len(started) == 7, described  # nats, envoy, the five services
     assert f"http://localhost:{ports['BNB_EDGE_PORT']}" in "".join(seen)
