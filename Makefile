@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export no_proxy := 127.0.0.1,localhost,$(no_proxy)
 export NO_PROXY := 127.0.0.1,localhost,$(NO_PROXY)
 
-.PHONY: venv run test protos lint format rebuild-view clean token revision
+.PHONY: venv run test protos lint format rebuild-view clean token revision dashboard browser observe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C s
 token: $(STAMP)  ## print a development token for the walkthrough: make -s token GUEST=g1 (or HOST=h1)
 	@$(BIN)/python -m tools.tokens $(if $(GUEST),--guest $(GUEST)) $(if $(HOST),--host $(HOST))
 
-test: $(STAMP) $(CHECKOV)  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
+test: $(STAMP) $(CHECKOV) browser  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
 	$(BIN)/pytest
+
+browser:  ## Debian's chromium for the dashboard's browser tests, when missing and we may install it (root)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && { apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; } \
+	  || echo "chromium missing and not root: the browser tests will skip"; }
+
+dashboard: $(STAMP)  ## after changing envoy/dashboard/: regenerate istio/dashboard.yaml (the local edge reads the files at start)
+	$(BIN)/python -m tools.istio_dashboard
 
 protos: $(STAMP)  ## regenerate the committed protobuf code, envoy/bnb.pb and istio/descriptors.yaml
 	$(BIN)/python -m tools.protos
@@ -46,6 +54,9 @@ format: $(STAMP)
 revision: $(STAMP)  ## the next migration of SERVICE from its models: make revision SERVICE=room MSG="rooms have floors"
 	@test -n "$(SERVICE)" || { echo 'usage: make revision SERVICE=room MSG="..."'; exit 2; }
 	$(BIN)/python -m svckit.migrate revision $(SERVICE) "$(MSG)"
+
+observe: $(STAMP)  ## Prometheus on localhost:9090 (BNB_PROMETHEUS_PORT) scraping the mesh `make run` started
+	$(BIN)/python -m tools.prometheus
 
 rebuild-view: $(STAMP)  ## rebuild the room view from the streams (stop view_svc first)
 	$(BIN)/python -m view_svc.rebuild

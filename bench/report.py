@@ -97,6 +97,23 @@ def targets(mesh: Figures, bare: Figures, judged: bool) -> list[Target]:
     ]  # fmt: skip
 
 
+# Issue 12's tracing budget: CPU per saga, as a fraction above the run it is compared with. Hard, like LIMITS.
+TRACING_LIMITS = {"unset_over_uninstrumented": 0.03, "on_over_unset": 0.15}
+
+
+def tracing(unset: Figures, on: Figures, uninstrumented_ms: float | None, judged: bool) -> list[Target]:
+    """CPU per saga with BNB_OTLP_ENDPOINT unset (the main run) against the bench before the instrumentation
+    (`uninstrumented_ms`, when given), and with tracing on at 100 % sampling against unset."""
+    unset_ms, on_ms = _per(unset.saga_cpu, unset.sagas.ok), _per(on.saga_cpu, on.sagas.ok)
+    lim = TRACING_LIMITS if judged else dict.fromkeys(TRACING_LIMITS)
+    lines = [Target("CPU per saga, tracing on (100 % sampled)", on_ms, None, "ms", ceiling=unset_ms),
+             Target("  tracing on over unset", on_ms / unset_ms - 1, lim["on_over_unset"], "x")]  # fmt: skip
+    if uninstrumented_ms:
+        lines.append(Target("  tracing unset over uninstrumented", unset_ms / uninstrumented_ms - 1,
+                            lim["unset_over_uninstrumented"], "x", ceiling=None))  # fmt: skip
+    return lines
+
+
 def _service(program: str) -> str:
     return re.sub(r"-\d+$", "", program)
 

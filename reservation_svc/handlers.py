@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from reservation_svc import domain
 from reservation_svc import repository as repo
 from reservation_svc.domain import Reservation
-from svckit import idempotency
+from svckit import idempotency, metrics
 from svckit.caller import Caller
 from svckit.consumer import RetryLater
 from svckit.db import Database, UnitOfWork
@@ -79,6 +79,7 @@ def _forget(db: Database, reservation_id: str, key: Key | None, error: BaseExcep
         uow.commit()
 
 
+@metrics.saga_outcome((domain.ReservationError, idempotency.KeyReused, idempotency.InProgress), (idempotency.Replay,))
 async def request_reservation(
     saga: Saga,
     room_id: str,
@@ -104,6 +105,9 @@ async def request_reservation(
             payment_id = await saga.payments.approve(r, amount, deadline)
         except BaseException as exc:
             uncertain = isinstance(exc, UNCERTAIN) or not isinstance(exc, domain.ReservationError)
+            if isinstance(exc, domain.ReservationError) and (paying or uncertain) and exc.args:
+                # Its timeline (GET /reservations/{id}/timeline) shows the compensation: say which it is.
+                exc.args = (f"{exc.args[0]} (reservation {r.reservation_id} was undone)", *exc.args[1:])
             undo = _undo(saga, r, held=paying or uncertain, paid=paying and uncertain, key=key, error=exc)
             await asyncio.shield(undo)
             raise
@@ -115,19 +119,20 @@ async def request_reservation(
 
 async def _undo(
     saga: Saga, r: Reservation, held: bool, paid: bool, key: Key | None = None, error: BaseException | None = None
-) -> None:
+) -> bool:
     """Undo each step on its own (both idempotent); what cannot be undone now stays for recover_stale."""
     deadline = saga.deadline(COMPENSATION_S)
-    steps = []
-    if paid:
-        steps.append(saga.payments.refund(r.reservation_id, deadline))
+    steps = {"refund_payment": saga.payments.refund(r.reservation_id, deadline)} if paid else {}
     if held:
-        steps.append(saga.rooms.release(r.reservation_id, deadline))
-    failed = [e for e in await asyncio.gather(*steps, return_exceptions=True) if isinstance(e, BaseException)]
-    if failed:
+        steps["release_room"] = saga.rooms.release(r.reservation_id, deadline)
+    results = await asyncio.gather(*steps.values(), return_exceptions=True)
+    for step, result in zip(steps, results, strict=True):
+        metrics.compensated(step, done=not isinstance(result, BaseException))
+    if failed := [e for e in results if isinstance(e, BaseException)]:
         logger.warning("could not undo %s now (%s); recovery will retry", r.reservation_id, failed[0])
-        return
+        return False
     await saga.db.run(_forget, saga.db, r.reservation_id, key, error)
+    return True
 
 
 async def recover_stale(saga: Saga, older_than_s: float) -> int:
@@ -138,7 +143,8 @@ async def recover_stale(saga: Saga, older_than_s: float) -> int:
     for r in stale:
         with correlated(r.reservation_id):
             logger.warning("compensating unfinished reservation %s", r.reservation_id)
-            await _undo(saga, r, held=True, paid=True)
+            if await _undo(saga, r, held=True, paid=True):
+                metrics.recovered()
     return len(stale)
 
 

@@ -112,6 +112,16 @@ class RoomReserved:
 
 
 @dataclass(frozen=True)
+class RoomHeld:
+    room_id: str
+    reservation_id: str
+    guest_id: str
+    host_id: str
+    check_in: str
+    check_out: str
+
+
+@dataclass(frozen=True)
 class RoomReleased:
     room_id: str
     reservation_id: str
@@ -153,6 +163,21 @@ def parse_date(value: str, field: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidStay(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
+
+
+def stay_filter(check_in: str, check_out: str) -> tuple[dt.date, dt.date] | None:
+    """The nights a search asks to be free (check-out exclusive), or None when it asks for none."""
+    if not check_in and not check_out:
+        return None
+    if not check_in or not check_out:
+        raise InvalidStay("check_in and check_out go together: give both or neither")
+    shown = {f: v if len(v) <= 32 else "(too long)" for f, v in (("check_in", check_in), ("check_out", check_out))}
+    start, end = parse_date(shown["check_in"], "check_in"), parse_date(shown["check_out"], "check_out")
+    if start >= end:
+        raise InvalidStay(f"check_in {start} must be before check_out {end}")
+    if (end - start).days > MAX_NIGHTS:
+        raise InvalidStay(f"a stay may last at most {MAX_NIGHTS} nights")
+    return start, end
 
 
 def new_hold(reservation_id: str, room_id: str, guest_id: str, check_in: str, check_out: str) -> Hold:

@@ -82,6 +82,8 @@ def hold_room(
             return existing, _room(uow.conn, room_id)
         room = _room(uow.conn, room_id)
         repo.add_hold(uow.conn, hold)
+        stay = (str(hold.check_in), str(hold.check_out))
+        uow.emit(domain.RoomHeld(room_id, reservation_id, guest_id, room.host_id, *stay), aggregate_id=room_id)
         uow.commit()
         logger.info("room %s held for %s (%d nights)", room_id, reservation_id, len(hold.nights))
     return hold, room
@@ -139,9 +141,13 @@ def get_room(db: Database, room_id: str) -> tuple[Room, str]:
         return _find(conn, room_id)
 
 
-def list_rooms(db: Database, limit: int, offset: int, host_id: str) -> list[tuple[Room, str]]:
+def list_rooms(
+    db: Database, limit: int, offset: int, host_id: str, check_in: str = "", check_out: str = ""
+) -> list[tuple[Room, str]]:
+    """A page of rooms (of one host when given); with a stay, only rooms with none of its nights held."""
+    free = domain.stay_filter(check_in, check_out)
     with db.read() as conn:
-        return repo.list_rooms(conn, limit, offset, host_id)
+        return repo.list_rooms(conn, limit, offset, host_id, free)
 
 
 def list_reviews(db: Database, room_id: str, limit: int, offset: int) -> list[tuple[Review, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     Column,
     Connection,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    exists,
     func,
     select,
 )
@@ -98,10 +101,17 @@ def get_room(conn: Connection, room_id: str) -> tuple[Room, str] | None:
     return _room(row), stamp(row["created_at"])
 
 
-def list_rooms(conn: Connection, limit: int, offset: int, host_id: str = "") -> list[tuple[Room, str]]:
+def list_rooms(
+    conn: Connection, limit: int, offset: int, host_id: str = "", free: tuple[dt.date, dt.date] | None = None
+) -> list[tuple[Room, str]]:
+    """`free`: (check-in, check-out), only rooms without a held night from check-in up to, not on, check-out."""
     query = select(rooms).order_by(rooms.c.created_at, rooms.c.room_id).limit(limit).offset(offset)
     if host_id:
         query = query.where(rooms.c.host_id == host_id)
+    if free is not None:
+        nights = room_nights.c
+        taken = select(nights.room_id).where(nights.room_id == rooms.c.room_id, nights.night >= free[0])
+        query = query.where(~exists(taken.where(nights.night < free[1])))
     return [(_room(row), stamp(row["created_at"])) for row in conn.execute(query).mappings()]
 
 

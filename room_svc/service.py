@@ -73,7 +73,8 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
     ) -> room_pb2.ListRoomsResponse:
         limit, offset = page(request.page_size, request.page_token)
         host_id = check_id("host_id", request.host_id)
-        found = await self.db.run(handlers.list_rooms, self.db, limit, offset, host_id)
+        stay = (request.check_in, request.check_out)
+        found = await self.db.run(handlers.list_rooms, self.db, limit, offset, host_id, *stay)
         return room_pb2.ListRoomsResponse(
             rooms=[room_reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
         )

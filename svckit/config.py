@@ -64,6 +64,8 @@ class Settings:
     redelivery_backoff_s: float  # the wait after an event's first failure; it doubles with each further one
     max_wait_s: float  # how long an event may wait for another (RetryLater) before each wait counts as a failure
     idempotency_ttl_s: float  # how long an Idempotency-Key answers with its first reply (svckit.idempotency)
+    metrics_port: int = 0  # BNB_METRICS_PORT: Prometheus metrics on bind_host:port/metrics; 0 serves none
+    otlp_endpoint: str = ""  # BNB_OTLP_ENDPOINT: where spans go over OTLP/gRPC; '' exports nothing (svckit.tracing)
 
     @classmethod
     def from_env(cls, service: str, environ: dict[str, str] | None = None) -> Settings:
@@ -85,4 +87,6 @@ class Settings:
             redelivery_backoff_s=env_float("BNB_REDELIVERY_BACKOFF_SECONDS", 1.0, environ),
             max_wait_s=env_float("BNB_MAX_WAIT_SECONDS", 300.0, environ),
             idempotency_ttl_s=env_float("BNB_IDEMPOTENCY_TTL_HOURS", 24.0, environ, positive=True) * 3600,
+            metrics_port=env_int("BNB_METRICS_PORT", 0, environ, minimum=0),
+            otlp_endpoint=(os.environ if environ is None else environ).get("BNB_OTLP_ENDPOINT", ""),
         )

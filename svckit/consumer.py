@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from svckit import events, pull
+from svckit import events, metrics, pull, tracing
 from svckit.db import Database, UnitOfWork, inbox, now
 from svckit.logs import correlated
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, account, bury
@@ -23,6 +24,7 @@ from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, accou
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, object, events.EventEnvelope], None]
+Parents = dict[str, str] | None  # event id -> the traceparent of its message
 RETRY_DELAY_S = 1.0  # after a fault that could not be counted (the database away) or a lost broker
 
 
@@ -52,15 +54,21 @@ def apply(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> st
             uow.conn.execute(_TRACK, _tracking(sub, envelope.event_id))
     except IntegrityError:
         logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
+        metrics.duplicate(sub.durable)
         return "duplicate"
     handler = sub.handlers.get(envelope.type)
     if handler is not None:
+        started = time.perf_counter()
         handler(uow, payload, envelope)
+        metrics.handled(sub.durable, envelope.type, time.perf_counter() - started)
     return "done"
 
 
-def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int) -> str:
-    """Apply one message in a transaction of its own: 'done', 'duplicate' or 'dead'. Raises on a passing fault."""
+def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int, parent: str | None = None) -> str:
+    """Apply one message in a transaction of its own: 'done', 'duplicate' or 'dead'. Raises on a passing fault.
+
+    `parent` is the traceparent the message carried: the event's span continues that trace (svckit.tracing).
+    """
     try:
         envelope, payload = events.decode(data)
     except events.UndecodableEvent as exc:
@@ -68,7 +76,7 @@ def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int)
             bury(uow.conn, sub.durable, (data, subject, seq), exc)
             uow.commit()
         return "dead"
-    with correlated(envelope.correlation_id), db.uow() as uow:
+    with correlated(envelope.correlation_id), tracing.consumed(sub.durable, envelope, parent), db.uow() as uow:
         if (outcome := apply(uow, sub, envelope, payload)) == "done":
             uow.commit()
             logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
@@ -89,39 +97,48 @@ def _seen(uow: UnitOfWork, sub: Subscription, event_ids: list[str]) -> set[str]:
     return set(uow.conn.execute(_SEEN, {"consumer": sub.durable, "ids": event_ids}).scalars())
 
 
-def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]]) -> list[str | Exception]:
+def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]], parents: Parents) -> list:
     """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails."""
     outcomes: list[str | Exception] = []
     handled: list[Any] = []  # envelopes
+    spans: list[Any] = []  # their spans (None when tracing is off): the lines logged after commit name their traces
     with db.uow() as uow:
         seen = _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
         for envelope, payload in decoded:
             if envelope.event_id in seen:
                 logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
+                metrics.duplicate(sub.durable)
                 outcomes.append("duplicate")
                 continue
             handler = sub.handlers.get(envelope.type)
             try:
-                with correlated(envelope.correlation_id):
+                parent = parents.get(envelope.event_id) if parents else None
+                with correlated(envelope.correlation_id), tracing.consumed(sub.durable, envelope, parent) as span:
                     if handler is not None:
+                        started = time.perf_counter()
                         handler(uow, payload, envelope)
+                        metrics.handled(sub.durable, envelope.type, time.perf_counter() - started)
             except RetryLater as exc:  # raised before the handler wrote anything: the rest of the batch stands
                 outcomes.append(exc)
                 continue
             seen.add(envelope.event_id)
             handled.append(envelope)
+            spans.append(span)
             outcomes.append("done")
         if handled:
             uow.conn.execute(_TRACK, [_tracking(sub, envelope.event_id) for envelope in handled])
         uow.commit()
-    for envelope in handled:
-        with correlated(envelope.correlation_id):
+    for envelope, span in zip(handled, spans, strict=True):
+        with correlated(envelope.correlation_id), tracing.resumed(span):
             logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
     return outcomes
 
 
-def handle_batch(db: Database, sub: Subscription, items: list[tuple[bytes, str, int]]) -> list[str | Exception]:
+def handle_batch(db: Database, sub: Subscription, items: list[Item], parents: Parents = None) -> list[str | Exception]:
     """Apply a fetched batch (data, subject, stream sequence) in one transaction: an outcome or the fault per message.
+
+    `parents` maps event ids to the traceparent their messages carried: each event gets a span of its own, a child
+    of its own producer's, though the batch shares one transaction.
 
     When the batch fails as a whole (a handler's fault, a replica that handled one of its events meanwhile),
     it is replayed one message at a time, so that only the failing message is redelivered.
@@ -131,27 +148,35 @@ def handle_batch(db: Database, sub: Subscription, items: list[tuple[bytes, str, 
         try:
             decoded.append(events.decode(data))
         except events.UndecodableEvent:
-            return _one_by_one(db, sub, items)
+            return _one_by_one(db, sub, items, parents)
     try:
-        return _apply_batch(db, sub, decoded)
+        return _apply_batch(db, sub, decoded, parents)
     except Exception as exc:
         logger.debug("%s: batch of %d failed (%s); one by one", sub.durable, len(items), exc)
-        return _one_by_one(db, sub, items)
+        return _one_by_one(db, sub, items, parents)
 
 
-def _one_by_one(db: Database, sub: Subscription, items: list[tuple[bytes, str, int]]) -> list[str | Exception]:
+def _one_by_one(db: Database, sub: Subscription, items: list[Item], parents: Parents) -> list[str | Exception]:
     outcomes: list[str | Exception] = []
     for data, subject, seq in items:
+        parent = parents.get(_event_id(data)) if parents else None
         try:
-            outcomes.append(handle(db, sub, data, subject, seq))
+            outcomes.append(handle(db, sub, data, subject, seq, parent))
         except Exception as exc:
             outcomes.append(exc)
     return outcomes
 
 
-def process(db: Database, sub: Subscription, items: list[Item], redelivery: Redelivery, retrying: Retrying) -> list:
+def process(
+    db: Database,
+    sub: Subscription,
+    items: list[Item],
+    redelivery: Redelivery,
+    retrying: Retrying,
+    parents: Parents = None,
+) -> list:
     """handle_batch, each handler failure counted: Failed (redeliver after a backoff) or, at max_deliver, 'dead'."""
-    return account(db, sub.durable, items, handle_batch(db, sub, items), redelivery, retrying)
+    return account(db, sub.durable, items, handle_batch(db, sub, items, parents), redelivery, retrying)
 
 
 async def _settle(sub: Subscription, msg: Msg, outcome: object, redelivery: Redelivery) -> None:
@@ -170,6 +195,7 @@ async def _settle(sub: Subscription, msg: Msg, outcome: object, redelivery: Rede
         await msg.nak(delay=RETRY_DELAY_S)
     elif outcome == "dead":
         logger.error("%s: message %s dead-lettered; terminated", sub.durable, seq)
+        metrics.dead_lettered(sub.durable)
         await msg.term()
     else:
         await msg.ack()
@@ -185,12 +211,28 @@ async def consume(nc: Client, db: Database, sub: Subscription, redelivery: Redel
         try:
             async for msgs in pull.batches(nc, stream, sub.durable):
                 items = [(m.data, m.subject, m.metadata.sequence.stream) for m in msgs]
-                outcomes = await db.run(process, db, sub, items, redelivery, retrying)
+                if again := sum(m.metadata.num_delivered > 1 for m in msgs):
+                    metrics.redelivered(sub.durable, again)
+                parents = _parents(msgs) if tracing.enabled else None
+                outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents)
                 for msg, outcome in zip(msgs, outcomes, strict=True):
                     await _settle(sub, msg, outcome, redelivery)
         except Exception as exc:  # broker away: the durable keeps our place
             logger.warning("%s: consuming failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
+
+
+def _parents(msgs: list[Msg]) -> dict[str, str]:
+    """Event id (the relay's Nats-Msg-Id) -> the traceparent its message carried."""
+    found = (((m.headers or {}).get("Nats-Msg-Id"), tracing.carrier_of(m.headers)) for m in msgs)
+    return {eid: tp for eid, tp in found if eid and tp}
+
+
+def _event_id(data: bytes) -> str:
+    try:
+        return events.decode(data)[0].event_id
+    except events.UndecodableEvent:
+        return ""
 
 
 async def _bind_consumer(js: JetStreamContext, stream: str, sub: Subscription) -> None:

@@ -30,11 +30,11 @@ from sqlalchemy import (
     text,
 )
 
-from svckit import events
+from svckit import events, tracing
 
 T = TypeVar("T")
 DB_THREAD = "bnb-db"
-Committed = tuple[str, str, bytes]  # an outbox row just committed: event_id, subject, data
+Committed = tuple[str, str, bytes, str | None]  # an outbox row just committed: event_id, subject, data, traceparent
 plumbing = MetaData()
 outbox = Table(
     "outbox",
@@ -45,6 +45,7 @@ outbox = Table(
     Column("data", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("traceparent", String(55), nullable=True),  # the W3C trace context of the transaction that wrote it
 )
 inbox = Table(
     "inbox",
@@ -234,8 +235,10 @@ class UnitOfWork:
     def emit(self, event: object, *, aggregate_id: str) -> None:
         """Write `event` to the outbox in this transaction; the relay publishes it after commit."""
         envelope = events.envelope(event, producer=self.db.producer, aggregate_id=aggregate_id)
-        row = (envelope.event_id, events.subject(self.db.producer, envelope.type), envelope.SerializeToString())
-        self.conn.execute(_OUTBOX_INSERT, {"event_id": row[0], "subject": row[1], "data": row[2], "created_at": now()})
+        subject, data = events.subject(self.db.producer, envelope.type), envelope.SerializeToString()
+        row = (envelope.event_id, subject, data, tracing.traceparent())
+        values = {"event_id": row[0], "subject": subject, "data": data, "created_at": now(), "traceparent": row[3]}
+        self.conn.execute(_OUTBOX_INSERT, values)
         self.emitted.append(row)
 
     def after_commit(self, callback: Callable[[], None]) -> None:

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from svckit import tracing
+
 correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 
 
@@ -28,6 +30,8 @@ class JsonFormatter(logging.Formatter):
         }
         if cid := correlation_id.get():
             entry["correlation_id"] = cid
+        if tid := tracing.trace_id():
+            entry["trace_id"] = tid
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)

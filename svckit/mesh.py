@@ -8,6 +8,8 @@ from typing import TypeVar
 
 import grpc
 
+from svckit import metrics, tracing
+
 T = TypeVar("T")
 Metadata = tuple[tuple[str, str], ...]
 MARGIN_S = 0.05  # left to the caller to undo its work when a dependency runs out of time
@@ -34,7 +36,8 @@ class Deadline:
 
 def channel(addr: str) -> grpc.aio.Channel:
     """One channel to the mesh listener per process; `no_proxy`-proof (no HTTP proxy for loopback)."""
-    return grpc.aio.insecure_channel(addr, options=[("grpc.enable_http_proxy", 0)])
+    options = [("grpc.enable_http_proxy", 0)]
+    return grpc.aio.insecure_channel(addr, options=options, interceptors=tracing.client_interceptors())
 
 
 def overloaded(exc: grpc.aio.AioRpcError) -> bool:
@@ -48,12 +51,12 @@ async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Dead
 
     Retries are the mesh's alone (Envoy's route retry policy, Istio's VirtualService in a cluster): a client
     layer on top would multiply the attempts under overload. Raises grpc.aio.AioRpcError; DEADLINE_EXCEEDED,
-    without calling, when the deadline is already spent.
+    without calling, when the deadline is already spent. Counted and timed by method and status (svckit.metrics).
     """
     remaining = deadline.remaining()
     if remaining < MIN_CALL_S:
         raise DeadlineSpent()
-    return await rpc(request, timeout=remaining, metadata=metadata)
+    return await metrics.client_call(rpc, request, timeout=remaining, metadata=metadata)
 
 
 class DeadlineSpent(grpc.aio.AioRpcError):

@@ -11,7 +11,9 @@ from nats.js import JetStreamContext
 from sqlalchemy import bindparam, select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
+from svckit import tracing
 from svckit.db import Committed, Database, now, outbox
+from svckit.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +60,13 @@ class OutboxRelay:
 
     def _pending(self) -> list[Committed]:
         query = (
-            select(outbox.c.event_id, outbox.c.subject, outbox.c.data)
+            select(outbox.c.event_id, outbox.c.subject, outbox.c.data, outbox.c.traceparent)
             .where(outbox.c.sent_at.is_(None))
             .order_by(outbox.c.id)
             .limit(self.batch)
         )
         with self.db.read() as conn:
-            return [(eid, subject, data) for eid, subject, data in conn.execute(query) if eid not in self._known]
+            return [(eid, subj, data, tp) for eid, subj, data, tp in conn.execute(query) if eid not in self._known]
 
     def _mark_sent(self, event_ids: list[str]) -> None:
         with self.db.uow() as uow:
@@ -73,9 +75,12 @@ class OutboxRelay:
 
     async def _send(self, row: Committed) -> asyncio.Future:
         """The PubAck to come, or an already failed future when the connection refused the message."""
-        event_id, subject, data = row
+        event_id, subject, data, parent = row
+        headers = {"Nats-Msg-Id": event_id}
+        if parent:  # the trace of the transaction that wrote the event goes on in its consumers
+            headers["traceparent"] = tracing.published(subject.split(".")[2], subject, parent) or parent
         try:
-            return await self.js.publish_async(subject, data, headers={"Nats-Msg-Id": event_id})
+            return await self.js.publish_async(subject, data, headers=headers)
         except Exception as exc:
             failed = asyncio.get_running_loop().create_future()
             failed.set_exception(exc)
@@ -86,6 +91,9 @@ class OutboxRelay:
         acks = [await self._send(row) for row in rows]
         done, _ = await asyncio.wait(acks, timeout=ACK_TIMEOUT_S)
         failed = [row for row, ack in zip(rows, acks, strict=True) if ack not in done or ack.exception()]
+        if failed:
+            OUTBOX_FAILURES.inc(len(failed))
+        OUTBOX_PUBLISHED.inc(len(rows) - len(failed))
         for ack in acks:
             ack.cancel()  # one that timed out must not complete later
         return failed

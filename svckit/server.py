@@ -15,7 +15,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from svckit import broker
+from svckit import broker, gauges, metrics, tracing
 from svckit.config import Settings
 from svckit.consumer import Subscription, consume
 from svckit.db import Database
@@ -78,6 +78,7 @@ async def _event_plumbing(app: App) -> None:
     try:
         redelivery = Redelivery(settings.max_deliver, settings.redelivery_backoff_s, settings.max_wait_s)
         jobs = [consume(nc, app.db, sub, redelivery) for sub in app.subscriptions]
+        jobs += [gauges.watch_pending(js, sub.producer, sub.durable) for sub in app.subscriptions]
         if app.produces:
             await broker.ensure_stream(js, app.settings.service, app.settings.stream_replicas)
             jobs.append(OutboxRelay(app.db, js).run())
@@ -95,7 +96,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     options = [("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
-    server = grpc.aio.server(interceptors=[RejectMalformed()], options=options)
+    interceptors = [*tracing.server_interceptors(), metrics.ServerMetrics(), RejectMalformed()]
+    server = grpc.aio.server(interceptors=interceptors, options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for servicer in app.servicers:
@@ -104,6 +106,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     reflection.enable_server_reflection([*public, reflection.SERVICE_NAME], server, pool=pool)
     port = server.add_insecure_port(f"{settings.bind_host}:{settings.port}")
     await server.start()
+    durables = [sub.durable for sub in app.subscriptions]
+    unexpose = gauges.expose(settings.metrics_port, settings.bind_host, app.db, app.produces, durables)
     names = ["", *(s.name for s in app.servicers)]
     for name in names:
         await health_servicer.set(name, SERVING)
@@ -116,6 +120,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    unexpose()
     app.db.dispose()
     logger.info("%s stopped", settings.service)
 

@@ -8,7 +8,7 @@ from typing import Any
 import uvloop
 from google.protobuf.descriptor import FileDescriptor
 
-from svckit import logs, migrate
+from svckit import logs, migrate, tracing
 from svckit.config import Settings
 from svckit.consumer import Handler, Subscription
 from svckit.db import Database
@@ -39,8 +39,12 @@ def run(service: str, build: Callable[[Settings], App]) -> None:
     """Settings from the environment, JSON logs, then build and serve inside one event loop until SIGTERM."""
     settings = Settings.from_env(service)
     logs.configure(settings.service, settings.log_level, settings.log_file)
+    tracing.setup(settings.service, settings.otlp_endpoint)  # before build: channels take its interceptor
 
     async def main() -> None:
-        await serve(build(settings))  # gRPC channels made while building bind to this loop
+        try:
+            await serve(build(settings))  # gRPC channels made while building bind to this loop
+        finally:
+            tracing.shutdown()
 
     uvloop.run(main())  # libuv's loop: less of each call's CPU goes to the loop itself

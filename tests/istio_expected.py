@@ -24,7 +24,7 @@ HEALTH = {"/grpc.health.v1.Health/*"}
 # Settings whose local default (loopback, SQLite, one replica, the repo's path...) would be wrong in the cluster.
 CLUSTER_SETTINGS = {
     "BNB_PORT", "BNB_BIND_HOST", "BNB_DATABASE_URL", "BNB_NATS_URL", "BNB_STREAM_REPLICAS", "BNB_DRAIN_SECONDS",
-    "BNB_DESCRIPTOR_SET",
+    "BNB_DESCRIPTOR_SET", "BNB_METRICS_PORT",
 }  # fmt: skip
 
 

@@ -143,8 +143,16 @@ def test_probes_service_and_settings_use_the_port_of_mesh_toml(service: str) -> 
     port, deployment = x.TOPO.services[service].port, m.one("Deployment", service)
     app = m.container(deployment)
     assert {app[probe]["grpc"]["port"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")} == {port}
-    assert app["ports"] == [{"name": "grpc", "containerPort": port}]
+    metrics = x.TOPO.services[service].metrics_port
+    assert app["ports"] == [{"name": "grpc", "containerPort": port}, {"name": "http-metrics", "containerPort": metrics}]
     assert m.env_of(deployment)["BNB_PORT"]["value"] == str(port)
+    assert m.env_of(deployment)["BNB_METRICS_PORT"]["value"] == str(metrics)
+    # What Istio's metrics merging reads: the sidecar agent scrapes this, and serves it with its own on 15020.
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    scrape = {k: v for k, v in annotations.items() if k.startswith("prometheus.io/")}
+    wanted = {"prometheus.io/scrape": "true", "prometheus.io/port": str(metrics), "prometheus.io/path": "/metrics"}
+    assert scrape == wanted
+    assert metrics != port and metrics not in {p.port for p in x.TOPO.services.values()}
     service_ports = m.one("Service", service)["spec"]["ports"]
     assert service_ports == [{"name": "grpc", "port": port, "targetPort": "grpc", "appProtocol": "grpc"}]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -20,7 +21,9 @@ from tools import probes, tokens
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["BNB_EDGE_PORT", "BNB_MESH_PORT", "BNB_ADMIN_PORT", "BNB_NATS_PORT", "BNB_NATS_MONITOR_PORT",
-         "ROOM_PORT", "RESERVATION_PORT", "PAYMENT_PORT", "MESSAGE_PORT", "VIEW_PORT"]  # fmt: skip
+         "ROOM_PORT", "RESERVATION_PORT", "PAYMENT_PORT", "MESSAGE_PORT", "VIEW_PORT",
+         "ROOM_METRICS_PORT", "RESERVATION_METRICS_PORT", "PAYMENT_METRICS_PORT", "MESSAGE_METRICS_PORT",
+         "VIEW_METRICS_PORT"]  # fmt: skip
 
 
 def launch(env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
@@ -131,6 +134,10 @@ def first_run(
     described = {p: (Path(f"/proc/{p}/cmdline").read_bytes()[:100], alive(p)) for p in started}
     assert len(started) == 7, described  # nats, envoy, the five services
     assert f"http://localhost:{ports['BNB_EDGE_PORT']}" in "".join(seen)
+    assert f"reservation {ports['RESERVATION_METRICS_PORT']}" in "".join(seen)  # the metrics ports, announced
+    for name in NAMES[-5:]:  # each service's Prometheus metrics, where mesh.json says (make observe reads it)
+        assert httpx.get(f"http://127.0.0.1:{ports[name]}/metrics", trust_env=False).is_success, name
+    assert json.loads((data / "run" / "mesh.json").read_text())["metrics"]["view"] == [int(ports["VIEW_METRICS_PORT"])]
     with httpx.Client(base_url=edge, trust_env=False, timeout=10) as http:
         body = {"description": "Kept", "price_per_night": 9}
         assert http.post("/rooms", json=body).status_code == 401  # the edge wants a token...
@@ -142,4 +149,4 @@ def first_run(
     assert not [pid for pid in started if alive(pid)], "processes left behind"
     assert not probes.nats_ready(int(ports["BNB_NATS_MONITOR_PORT"]))
     assert {p.name for p in (data / "run").iterdir()} <= {"envoy.json", "mesh.json", "supervisord.conf",
-                                                          "supervisord.log", "logs"}  # fmt: skip
+                                                          "supervisord.log", "logs", "demo-tokens.json"}  # fmt: skip

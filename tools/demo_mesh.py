@@ -36,11 +36,12 @@ def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overri
     """A MeshConfig on free ports; `overrides` set MeshConfig fields (pool=..., health_checks=False, env=...)."""
     services = list(topology.load().services)
     counts = {name: (replicas or {}).get(name, 1) for name in services}
-    ports = free_ports(5 + sum(counts.values()))
+    ports = free_ports(5 + 2 * sum(counts.values()))
     edge, mesh, admin, nats, monitor, *rest = ports
-    endpoints = {}
+    endpoints, metrics = {}, {}
     for name in services:
         endpoints[name], rest = rest[: counts[name]], rest[counts[name] :]
+        metrics[name], rest = rest[: counts[name]], rest[counts[name] :]
     cfg = MeshConfig(
         data_dir=data_dir,
         nats_port=nats,
@@ -48,6 +49,7 @@ def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overri
         ports=envoy_config.Ports(edge, mesh, admin, endpoints),
         env={"BNB_DRAIN_SECONDS": "1.0", "BNB_LOG_LEVEL": "INFO"},
         envoy_concurrency=1,  # deterministic breaker counts
+        metrics_ports=metrics,
     )
     for key, value in overrides.items():
         if not hasattr(cfg, key):

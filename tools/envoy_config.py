@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from tools import envoy_auth
+from tools import dashboard, envoy_auth
 from tools.tokens import Identity
 from tools.topology import Topology
 
@@ -51,6 +52,7 @@ class Variant:
     pool_clusters: tuple[str, ...] | None = None  # which clusters get `pool`; None: all
     health_checks: bool = True  # off: outlier detection alone must find a dead replica
     faults: dict[str, str] = field(default_factory=dict)  # name -> gRPC path prefix on the mesh listener
+    demo_tokens: Path | None = None  # the dashboard's demo users' tokens (development only: tools.dashboard)
 
 
 def _ms(value: int) -> str:
@@ -154,7 +156,8 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
             "access_log": [{"name": "envoy.access_loggers.stdout", "typed_config": {
                 "@type": STDOUT_LOG, "log_format": {"text_format_source": {"inline_string": f"{ACCESS_LOG} {name}\n"}},
             }}],
-            "route_config": {"name": name, "virtual_hosts": [{"name": name, "domains": ["*"], "routes": routes}]},
+            "route_config": {"name": name, "virtual_hosts": [{"name": name, "domains": ["*"], "routes": routes}],
+                             "max_direct_response_body_size_bytes": dashboard.MAX_BODY_BYTES},
             "http_filters": [
                 *http_filters,
                 {"name": "envoy.filters.http.grpc_stats", "typed_config": {
@@ -257,11 +260,13 @@ def render(
     ]
     edge_filters = [*envoy_auth.filters(topology.auth, identity), transcoder]
     faults = [_fault(name, prefix) for name, prefix in variant.faults.items()]
+    # The browser dashboard's files, served by Envoy itself, before the API's routes.
+    edge = [*dashboard.routes(variant.demo_tokens), *edge_routes, _not_found()]
     bootstrap: dict[str, Any] = {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": ports.admin}}},
         "static_resources": {
             "listeners": [
-                _listener("edge", ports.edge, _hcm("edge", [*edge_routes, _not_found()], edge_filters, json=True)),
+                _listener("edge", ports.edge, _hcm("edge", edge, edge_filters, json=True)),
                 _listener("mesh", ports.mesh, _hcm("mesh", [*mesh_routes, _not_found()], faults, json=False)),
             ],
             "clusters": [

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import envoy_config, probes, topology
+from tools import dashboard, envoy_config, probes, topology
 from tools.tokens import Identity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,7 @@ class MeshConfig:
     faults: dict[str, str] = field(default_factory=dict)  # Envoy fault filters: name -> gRPC path prefix
     envoy_concurrency: int = 2
     identity: Identity | None = None  # what the edge verifies; None: the development key in data_dir
+    metrics_ports: dict[str, list[int]] = field(default_factory=dict)  # service -> each replica's /metrics port
 
     @property
     def run_dir(self) -> Path:
@@ -49,10 +50,12 @@ class MeshConfig:
         def port(name: str, default: int) -> int:
             return int(environ.get(name, default))
 
-        endpoints = {}
+        endpoints, metrics = {}, {}
         for name, spec in topo.services.items():
             base, replicas = port(f"{name.upper()}_PORT", spec.port), port(f"{name.upper()}_REPLICAS", 1)
             endpoints[name] = [base + 100 * i for i in range(replicas)]
+            metrics_base = port(f"{name.upper()}_METRICS_PORT", spec.metrics_port)
+            metrics[name] = [metrics_base + 100 * i for i in range(replicas)]
         edge = envoy_config.Ports(
             port("BNB_EDGE_PORT", topo.edge_port),
             port("BNB_MESH_PORT", topo.mesh_port),
@@ -68,6 +71,7 @@ class MeshConfig:
             ports=edge,
             env={k: v for k, v in environ.items() if k == "MAX_RESERVATIONS_PER_GUEST"},
             identity=Identity.from_env(data_dir, environ),
+            metrics_ports=metrics,
         )
 
     def service_env(self, service: str, port: int) -> dict[str, str]:
@@ -111,8 +115,9 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     run, logs = cfg.run_dir, cfg.run_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     topo = topology.load()
-    variant = envoy_config.Variant(cfg.pool, cfg.pool_clusters, cfg.health_checks, cfg.faults)
     identity = cfg.identity or Identity.from_env(cfg.data_dir, {})
+    demo = dashboard.write_demo_tokens(cfg.data_dir, identity, run)  # None unless the development key
+    variant = envoy_config.Variant(cfg.pool, cfg.pool_clusters, cfg.health_checks, cfg.faults, demo)
     envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), identity, variant)
     (run / "envoy.json").write_text(json.dumps(envoy, indent=1))
     parts = [
@@ -137,6 +142,8 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
         for i, port in enumerate(ports):
             # The service writes its own log; supervisord keeps only what escapes it (a crash at start-up).
             env = {**cfg.service_env(service, port), "BNB_LOG_FILE": str(logs / f"{service}-{i}.log")}
+            if metrics := cfg.metrics_ports.get(service):
+                env["BNB_METRICS_PORT"] = str(metrics[i])
             parts.append(
                 _program(f"{service}-{i}", f"{BIN}/python -m {service}_svc", logs / f"{service}-{i}.out",
                          PRIORITY["service"], env)
@@ -159,7 +166,7 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
 def _describe(cfg: MeshConfig) -> dict[str, object]:
     p = cfg.ports
     return {"edge": p.edge, "mesh": p.mesh, "admin": p.admin, "nats": cfg.nats_port, "monitor": cfg.monitor_port,
-            "endpoints": p.endpoints}  # fmt: skip
+            "endpoints": p.endpoints, "metrics": cfg.metrics_ports}  # fmt: skip
 
 
 def wait_ready(cfg: MeshConfig, timeout_s: float = 90.0) -> None:
@@ -185,8 +192,10 @@ def announce(cfg: MeshConfig) -> None:
         f"""
 bnb-mesh is up ({time.monotonic() - started:.1f}s): every service reports SERVING.
   REST + gRPC edge   http://localhost:{e}   (Envoy: gRPC-JSON transcoding, public services only)
+  dashboard          http://localhost:{e}/   (sign in as the demo users h1, h2, g1, g2)
   mesh listener      127.0.0.1:{cfg.ports.mesh}   (services' sync calls)
-  Envoy admin        http://localhost:{cfg.ports.admin}
+  Envoy admin        http://localhost:{cfg.ports.admin}   (Prometheus: /stats/prometheus)
+  metrics            {_metrics(cfg)}   (/metrics; make observe: Prometheus)
   NATS JetStream     nats://127.0.0.1:{cfg.nats_port}  (monitor http://localhost:{cfg.monitor_port})
   data and logs      {cfg.data_dir}  (logs in {cfg.run_dir / "logs"})
   tokens verified    {_identity(cfg)}
@@ -202,6 +211,10 @@ Try (the catalogue is public; everything else takes a token: make -s token GUEST
 Ctrl-C stops everything.""",
         flush=True,
     )
+
+
+def _metrics(cfg: MeshConfig) -> str:
+    return ", ".join(f"{s} {','.join(map(str, ports))}" for s, ports in cfg.metrics_ports.items()) or "none"
 
 
 def _identity(cfg: MeshConfig) -> str:

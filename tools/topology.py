@@ -14,6 +14,7 @@ MESH_TOML = Path(__file__).resolve().parent.parent / "envoy" / "mesh.toml"
 class ServiceSpec:
     name: str  # "room"
     port: int
+    metrics_port: int  # Prometheus /metrics
     public: tuple[str, ...]
     internal: tuple[str, ...]
     calls: tuple[str, ...]
@@ -60,6 +61,7 @@ def load(path: Path = MESH_TOML) -> Topology:
         name: ServiceSpec(
             name=name,
             port=spec["port"],
+            metrics_port=spec["metrics_port"],
             public=tuple(spec["public"]),
             internal=tuple(spec["internal"]),
             calls=tuple(spec["calls"]),

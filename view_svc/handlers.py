@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from svckit.db import Database, UnitOfWork
-from view_svc import domain
+from view_svc import domain, timeline
 from view_svc import repository as repo
 from view_svc.domain import Reservation, RoomView, Stamp
+from view_svc.timeline import Step
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,30 @@ def on_payment_refunded(uow: UnitOfWork, event: Any, envelope: Any) -> None:
     _reservation_event(uow, event, envelope, lambda r: domain.paid(r, domain.REFUNDED))
 
 
+def on_step(uow: UnitOfWork, event: Any, envelope: Any) -> None:
+    """Record the event as a step of its reservation's timeline, with who may see it."""
+    if not event.reservation_id:
+        return
+    step = Step(
+        envelope.event_id, event.reservation_id, event.room_id, envelope.type, _stamp(envelope).at,
+        getattr(event, "guest_id", ""), getattr(event, "host_id", ""),
+    )  # fmt: skip
+    repo.add_step(uow.conn, step)
+
+
+def _and_step(policy: Callable[[UnitOfWork, Any, Any], None]) -> Callable[[UnitOfWork, Any, Any], None]:
+    def both(uow: UnitOfWork, event: Any, envelope: Any) -> None:
+        policy(uow, event, envelope)
+        on_step(uow, event, envelope)
+
+    return both
+
+
+def get_timeline(db: Database, reservation_id: str, role: str, subject: str) -> list[Step]:
+    with db.read() as conn:
+        return timeline.visible_to(repo.steps(conn, reservation_id), role, subject)
+
+
 def get_room_view(db: Database, room_id: str) -> RoomView:
     with db.read() as conn:
         found = repo.get_room(conn, room_id)
@@ -97,7 +122,7 @@ def list_room_views(db: Database, limit: int, offset: int) -> list[RoomView]:
         return repo.listing(conn, limit, offset)
 
 
-POLICIES = {
+_PROJECTION = {
     "room": {
         "RoomRegistered": on_room_registered,
         "ReviewCreated": on_review_created,
@@ -111,3 +136,12 @@ POLICIES = {
     },
     "payment": {"PaymentApproved": on_payment_approved, "PaymentRefunded": on_payment_refunded},
 }
+# The room views, and each saga step on its reservation's timeline too (RoomHeld only there).
+POLICIES = {
+    producer: {
+        event_type: _and_step(policy) if event_type in timeline.STEPS else policy
+        for event_type, policy in policies.items()
+    }
+    for producer, policies in _PROJECTION.items()
+}
+POLICIES["room"]["RoomHeld"] = on_step

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text, bindparam, select
 
 from view_svc.domain import Reservation, RoomView, Stamp
+from view_svc.timeline import Step
 
 metadata = MetaData()
 room_views = Table(
@@ -36,6 +37,18 @@ reservations_seen = Table(
     Column("payment_status", String(20), nullable=False),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Index("ix_reservations_seen_latest", "room_id", "first_seen_at", "reservation_id"),
+)
+
+timeline_steps = Table(
+    "timeline_steps",
+    metadata,
+    Column("event_id", String(36), primary_key=True),
+    Column("reservation_id", String(36), nullable=False, index=True),
+    Column("room_id", String(36), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("guest_id", String(100), nullable=False),
+    Column("host_id", String(100), nullable=False),
 )
 
 # What a reader sees of a room; the status stamp is bookkeeping of the merge.
@@ -127,3 +140,18 @@ def latest_reservation(conn: Connection, room_id: str) -> Reservation | None:
     """
     row = conn.execute(_LATEST, {"key": room_id}).mappings().first()
     return _reservation(row) if row else None
+
+
+_ADD_STEP = timeline_steps.insert()
+_STEPS = select(timeline_steps).where(timeline_steps.c.reservation_id == bindparam("key"))
+STEP_FIELDS = list(Step.__dataclass_fields__)
+
+
+def add_step(conn: Connection, step: Step) -> None:
+    """One step of a reservation's timeline; each event is applied once (the consumer's inbox)."""
+    conn.execute(_ADD_STEP, step.__dict__)
+
+
+def steps(conn: Connection, reservation_id: str) -> list[Step]:
+    rows = conn.execute(_STEPS, {"key": reservation_id}).mappings()
+    return [Step(**{**{f: row[f] for f in STEP_FIELDS}, "at": _utc(row["at"])}) for row in rows]

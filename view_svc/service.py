@@ -5,24 +5,35 @@ from __future__ import annotations
 import grpc
 
 from bnb.view.v1 import view_pb2, view_pb2_grpc
+from svckit import caller
+from svckit.caller import GUEST, HOST, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.ids import InvalidId, check_id
 from svckit.paging import BadPageToken, next_token, page
-from view_svc import domain, handlers
+from view_svc import domain, handlers, timeline
 from view_svc.domain import RoomView
 from view_svc.repository import VIEW_FIELDS
+from view_svc.timeline import Step
 
 ERRORS = {
     InvalidId: grpc.StatusCode.INVALID_ARGUMENT,
     BadPageToken: grpc.StatusCode.INVALID_ARGUMENT,
     domain.RoomViewNotFound: grpc.StatusCode.NOT_FOUND,
+    timeline.TimelineNotFound: grpc.StatusCode.NOT_FOUND,
+    **caller.ERRORS,
 }
 
 
 def view_reply(view: RoomView) -> view_pb2.RoomView:
     fields = {f: getattr(view, f) for f in VIEW_FIELDS}
     return view_pb2.RoomView(**{**fields, "updated_at": view.updated_at.isoformat()})
+
+
+def step_reply(step: Step) -> view_pb2.TimelineStep:
+    return view_pb2.TimelineStep(
+        step=step.step, service=step.service, at=step.at.isoformat(), event_type=step.event_type, event_id=step.event_id
+    )
 
 
 @maps_errors(ERRORS)
@@ -43,4 +54,14 @@ class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
         found = await self.db.run(handlers.list_room_views, self.db, limit, offset)
         return view_pb2.ListRoomViewsResponse(
             room_views=[view_reply(v) for v in found], next_page_token=next_token(limit, offset, len(found))
+        )
+
+    async def GetReservationTimeline(
+        self, request: view_pb2.GetReservationTimelineRequest, context: grpc.aio.ServicerContext
+    ) -> view_pb2.ReservationTimeline:
+        who = resolve_caller(context, GUEST, HOST)
+        reservation_id = check_id("reservation_id", request.reservation_id, required=True)
+        steps = await self.db.run(handlers.get_timeline, self.db, reservation_id, who.role, who.subject)
+        return view_pb2.ReservationTimeline(
+            reservation_id=reservation_id, room_id=steps[0].room_id, steps=[step_reply(s) for s in steps]
         )

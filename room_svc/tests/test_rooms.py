@@ -96,7 +96,7 @@ def test_confirmed_reservation_reserves_the_room_and_refund_frees_it(db: Databas
         uow.commit()
     assert handlers.get_room(db, room.room_id)[0].status == "available"
     kinds = [k for k, _ in published(db)]
-    assert kinds == ["RoomRegistered", "RoomReserved", "RoomReleased"]
+    assert kinds == ["RoomRegistered", "RoomHeld", "RoomReserved", "RoomReleased"]
 
 
 def test_a_stay_must_have_at_least_one_night(db: Database) -> None:

@@ -18,7 +18,7 @@ from view_svc.main import subscriptions
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 PRODUCER = {
-    **dict.fromkeys(["RoomRegistered", "ReviewCreated", "RoomReserved", "RoomReleased"], "room"),
+    **dict.fromkeys(["RoomRegistered", "ReviewCreated", "RoomHeld", "RoomReserved", "RoomReleased"], "room"),
     **dict.fromkeys(["ReservationRequested", "ReservationConfirmed", "ReservationCancelled"], "reservation"),
     **dict.fromkeys(["PaymentApproved", "PaymentRefunded"], "payment"),
 }

@@ -135,7 +135,7 @@ def test_garbage_bytes_become_a_dead_letter(db: Database) -> None:
 
 def test_policies_cover_every_event_the_view_reads() -> None:
     assert {p: sorted(types) for p, types in handlers.POLICIES.items()} == {
-        "room": ["ReviewCreated", "RoomRegistered", "RoomReleased", "RoomReserved"],
+        "room": ["ReviewCreated", "RoomHeld", "RoomRegistered", "RoomReleased", "RoomReserved"],
         "reservation": ["ReservationCancelled", "ReservationConfirmed", "ReservationRequested"],
         "payment": ["PaymentApproved", "PaymentRefunded"],
     }

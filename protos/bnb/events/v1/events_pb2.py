@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62nb/events/v1/events.proto\x12\rbnb.events.v1\"u\n\x0eRoomRegistered\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fprice_per_night\x18\x04 \x01(\x03\x12\x13\n\x0broom_status\x18\x05 \x01(\t\"\x8a\x01\n\rReviewCreated\x12\x11\n\treview_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x05\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x14\n\x0creview_count\x18\x06 \x01(\x05\x12\x0f\n\x07host_id\x18\x07 \x01(\t\"]\n\x0cRoomReserved\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x13\n\x0broom_status\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"]\n\x0cRoomReleased\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x13\n\x0broom_status\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"\xab\x01\n\x14ReservationRequested\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x05 \x01(\t\x12\x11\n\tcheck_out\x18\x06 \x01(\t\x12\x0e\n\x06\x61mount\x18\x07 \x01(\x03\x12\x12\n\npayment_id\x18\x08 \x01(\t\"b\n\x14ReservationConfirmed\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"b\n\x14ReservationCancelled\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"p\n\x0fPaymentApproved\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x0f\n\x07room_id\x18\x03 \x01(\t\x12\x10\n\x08guest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\x03\"p\n\x0fPaymentRefunded\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x0f\n\x07room_id\x18\x03 \x01(\t\x12\x10\n\x08guest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x62nb/events/v1/events.proto\x12\rbnb.events.v1\"u\n\x0eRoomRegistered\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fprice_per_night\x18\x04 \x01(\x03\x12\x13\n\x0broom_status\x18\x05 \x01(\t\"\x8a\x01\n\rReviewCreated\x12\x11\n\treview_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x05\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x14\n\x0creview_count\x18\x06 \x01(\x05\x12\x0f\n\x07host_id\x18\x07 \x01(\t\"]\n\x0cRoomReserved\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x13\n\x0broom_status\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"{\n\x08RoomHeld\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x05 \x01(\t\x12\x11\n\tcheck_out\x18\x06 \x01(\t\"]\n\x0cRoomReleased\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x13\n\x0broom_status\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"\xab\x01\n\x14ReservationRequested\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x05 \x01(\t\x12\x11\n\tcheck_out\x18\x06 \x01(\t\x12\x0e\n\x06\x61mount\x18\x07 \x01(\x03\x12\x12\n\npayment_id\x18\x08 \x01(\t\"b\n\x14ReservationConfirmed\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"b\n\x14ReservationCancelled\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0f\n\x07host_id\x18\x04 \x01(\t\"p\n\x0fPaymentApproved\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x0f\n\x07room_id\x18\x03 \x01(\t\x12\x10\n\x08guest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\x03\"p\n\x0fPaymentRefunded\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x0f\n\x07room_id\x18\x03 \x01(\t\x12\x10\n\x08guest_id\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,16 +37,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REVIEWCREATED']._serialized_end=303
   _globals['_ROOMRESERVED']._serialized_start=305
   _globals['_ROOMRESERVED']._serialized_end=398
-  _globals['_ROOMRELEASED']._serialized_start=400
-  _globals['_ROOMRELEASED']._serialized_end=493
-  _globals['_RESERVATIONREQUESTED']._serialized_start=496
-  _globals['_RESERVATIONREQUESTED']._serialized_end=667
-  _globals['_RESERVATIONCONFIRMED']._serialized_start=669
-  _globals['_RESERVATIONCONFIRMED']._serialized_end=767
-  _globals['_RESERVATIONCANCELLED']._serialized_start=769
-  _globals['_RESERVATIONCANCELLED']._serialized_end=867
-  _globals['_PAYMENTAPPROVED']._serialized_start=869
-  _globals['_PAYMENTAPPROVED']._serialized_end=981
-  _globals['_PAYMENTREFUNDED']._serialized_start=983
-  _globals['_PAYMENTREFUNDED']._serialized_end=1095
+  _globals['_ROOMHELD']._serialized_start=400
+  _globals['_ROOMHELD']._serialized_end=523
+  _globals['_ROOMRELEASED']._serialized_start=525
+  _globals['_ROOMRELEASED']._serialized_end=618
+  _globals['_RESERVATIONREQUESTED']._serialized_start=621
+  _globals['_RESERVATIONREQUESTED']._serialized_end=792
+  _globals['_RESERVATIONCONFIRMED']._serialized_start=794
+  _globals['_RESERVATIONCONFIRMED']._serialized_end=892
+  _globals['_RESERVATIONCANCELLED']._serialized_start=894
+  _globals['_RESERVATIONCANCELLED']._serialized_end=992
+  _globals['_PAYMENTAPPROVED']._serialized_start=994
+  _globals['_PAYMENTAPPROVED']._serialized_end=1106
+  _globals['_PAYMENTREFUNDED']._serialized_start=1108
+  _globals['_PAYMENTREFUNDED']._serialized_end=1220
 # @@protoc_insertion_point(module_scope)

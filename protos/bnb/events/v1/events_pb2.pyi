@@ -48,6 +48,22 @@ class RoomReserved(_message.Message):
     host_id: str
     def __init__(self, room_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., room_status: _Optional[str] = ..., host_id: _Optional[str] = ...) -> None: ...
 
+class RoomHeld(_message.Message):
+    __slots__ = ("room_id", "reservation_id", "guest_id", "host_id", "check_in", "check_out")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    GUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECK_IN_FIELD_NUMBER: _ClassVar[int]
+    CHECK_OUT_FIELD_NUMBER: _ClassVar[int]
+    room_id: str
+    reservation_id: str
+    guest_id: str
+    host_id: str
+    check_in: str
+    check_out: str
+    def __init__(self, room_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., guest_id: _Optional[str] = ..., host_id: _Optional[str] = ..., check_in: _Optional[str] = ..., check_out: _Optional[str] = ...) -> None: ...
+
 class RoomReleased(_message.Message):
     __slots__ = ("room_id", "reservation_id", "room_status", "host_id")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62nb/room/v1/room.proto\x12\x0b\x62nb.room.v1\x1a\x1cgoogle/api/annotations.proto\"\x90\x01\n\x04Room\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fprice_per_night\x18\x04 \x01(\x03\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x14\n\x0creview_count\x18\x06 \x01(\x05\x12\x12\n\ncreated_at\x18\x07 \x01(\t\"T\n\x13RegisterRoomRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0fprice_per_night\x18\x03 \x01(\x03\"!\n\x0eGetRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"J\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07host_id\x18\x03 \x01(\t\"N\n\x11ListRoomsResponse\x12 \n\x05rooms\x18\x01 \x03(\x0b\x32\x11.bnb.room.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x06Review\x12\x11\n\treview_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x05\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\"V\n\x13\x43reateReviewRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08guest_id\x18\x02 \x01(\t\x12\x0e\n\x06rating\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\"L\n\x12ListReviewsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"T\n\x13ListReviewsResponse\x12$\n\x07reviews\x18\x01 \x03(\x0b\x32\x13.bnb.room.v1.Review\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd6\x03\n\x0bRoomService\x12V\n\x0cRegisterRoom\x12 .bnb.room.v1.RegisterRoomRequest\x1a\x11.bnb.room.v1.Room\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/rooms:\x01*\x12Z\n\tListRooms\x12\x1d.bnb.room.v1.ListRoomsRequest\x1a\x1e.bnb.room.v1.ListRoomsResponse\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/rooms\x12S\n\x07GetRoom\x12\x1b.bnb.room.v1.GetRoomRequest\x1a\x11.bnb.room.v1.Room\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/rooms/{room_id}\x12Z\n\x0c\x43reateReview\x12 .bnb.room.v1.CreateReviewRequest\x1a\x13.bnb.room.v1.Review\"\x13\x82\xd3\xe4\x93\x02\r\"\x08/reviews:\x01*\x12\x62\n\x0bListReviews\x12\x1f.bnb.room.v1.ListReviewsRequest\x1a .bnb.room.v1.ListReviewsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/reviewsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62nb/room/v1/room.proto\x12\x0b\x62nb.room.v1\x1a\x1cgoogle/api/annotations.proto\"\x90\x01\n\x04Room\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07host_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x17\n\x0fprice_per_night\x18\x04 \x01(\x03\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x14\n\x0creview_count\x18\x06 \x01(\x05\x12\x12\n\ncreated_at\x18\x07 \x01(\t\"T\n\x13RegisterRoomRequest\x12\x0f\n\x07host_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x17\n\x0fprice_per_night\x18\x03 \x01(\x03\"!\n\x0eGetRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"o\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0f\n\x07host_id\x18\x03 \x01(\t\x12\x10\n\x08\x63heck_in\x18\x04 \x01(\t\x12\x11\n\tcheck_out\x18\x05 \x01(\t\"N\n\x11ListRoomsResponse\x12 \n\x05rooms\x18\x01 \x03(\x0b\x32\x11.bnb.room.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\x06Review\x12\x11\n\treview_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x10\n\x08guest_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x05\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\"V\n\x13\x43reateReviewRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08guest_id\x18\x02 \x01(\t\x12\x0e\n\x06rating\x18\x03 \x01(\x05\x12\x0c\n\x04text\x18\x04 \x01(\t\"L\n\x12ListReviewsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"T\n\x13ListReviewsResponse\x12$\n\x07reviews\x18\x01 \x03(\x0b\x32\x13.bnb.room.v1.Review\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd6\x03\n\x0bRoomService\x12V\n\x0cRegisterRoom\x12 .bnb.room.v1.RegisterRoomRequest\x1a\x11.bnb.room.v1.Room\"\x11\x82\xd3\xe4\x93\x02\x0b\"\x06/rooms:\x01*\x12Z\n\tListRooms\x12\x1d.bnb.room.v1.ListRoomsRequest\x1a\x1e.bnb.room.v1.ListRoomsResponse\"\x0e\x82\xd3\xe4\x93\x02\x08\x12\x06/rooms\x12S\n\x07GetRoom\x12\x1b.bnb.room.v1.GetRoomRequest\x1a\x11.bnb.room.v1.Room\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/rooms/{room_id}\x12Z\n\x0c\x43reateReview\x12 .bnb.room.v1.CreateReviewRequest\x1a\x13.bnb.room.v1.Review\"\x13\x82\xd3\xe4\x93\x02\r\"\x08/reviews:\x01*\x12\x62\n\x0bListReviews\x12\x1f.bnb.room.v1.ListReviewsRequest\x1a .bnb.room.v1.ListReviewsResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/reviewsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,17 +49,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETROOMREQUEST']._serialized_start=302
   _globals['_GETROOMREQUEST']._serialized_end=335
   _globals['_LISTROOMSREQUEST']._serialized_start=337
-  _globals['_LISTROOMSREQUEST']._serialized_end=411
-  _globals['_LISTROOMSRESPONSE']._serialized_start=413
-  _globals['_LISTROOMSRESPONSE']._serialized_end=491
-  _globals['_REVIEW']._serialized_start=493
-  _globals['_REVIEW']._serialized_end=605
-  _globals['_CREATEREVIEWREQUEST']._serialized_start=607
-  _globals['_CREATEREVIEWREQUEST']._serialized_end=693
-  _globals['_LISTREVIEWSREQUEST']._serialized_start=695
-  _globals['_LISTREVIEWSREQUEST']._serialized_end=771
-  _globals['_LISTREVIEWSRESPONSE']._serialized_start=773
-  _globals['_LISTREVIEWSRESPONSE']._serialized_end=857
-  _globals['_ROOMSERVICE']._serialized_start=860
-  _globals['_ROOMSERVICE']._serialized_end=1330
+  _globals['_LISTROOMSREQUEST']._serialized_end=448
+  _globals['_LISTROOMSRESPONSE']._serialized_start=450
+  _globals['_LISTROOMSRESPONSE']._serialized_end=528
+  _globals['_REVIEW']._serialized_start=530
+  _globals['_REVIEW']._serialized_end=642
+  _globals['_CREATEREVIEWREQUEST']._serialized_start=644
+  _globals['_CREATEREVIEWREQUEST']._serialized_end=730
+  _globals['_LISTREVIEWSREQUEST']._serialized_start=732
+  _globals['_LISTREVIEWSREQUEST']._serialized_end=808
+  _globals['_LISTREVIEWSRESPONSE']._serialized_start=810
+  _globals['_LISTREVIEWSRESPONSE']._serialized_end=894
+  _globals['_ROOMSERVICE']._serialized_start=897
+  _globals['_ROOMSERVICE']._serialized_end=1367
 # @@protoc_insertion_point(module_scope)

@@ -42,14 +42,18 @@ class GetRoomRequest(_message.Message):
     def __init__(self, room_id: _Optional[str] = ...) -> None: ...
 
 class ListRoomsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "host_id")
+    __slots__ = ("page_size", "page_token", "host_id", "check_in", "check_out")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     HOST_ID_FIELD_NUMBER: _ClassVar[int]
+    CHECK_IN_FIELD_NUMBER: _ClassVar[int]
+    CHECK_OUT_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     host_id: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., host_id: _Optional[str] = ...) -> None: ...
+    check_in: str
+    check_out: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., host_id: _Optional[str] = ..., check_in: _Optional[str] = ..., check_out: _Optional[str] = ...) -> None: ...
 
 class ListRoomsResponse(_message.Message):
     __slots__ = ("rooms", "next_page_token")

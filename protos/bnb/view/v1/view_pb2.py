@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62nb/view/v1/view.proto\x12\x0b\x62nb.view.v1\x1a\x1cgoogle/api/annotations.proto\"\xe0\x01\n\x08RoomView\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0broom_status\x18\x03 \x01(\t\x12\x14\n\x0creview_count\x18\x04 \x01(\x05\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\x12\x1a\n\x12reservation_status\x18\x06 \x01(\t\x12\x12\n\npayment_id\x18\x07 \x01(\t\x12\x16\n\x0epayment_status\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x0f\n\x07host_id\x18\n \x01(\t\"%\n\x12GetRoomViewRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"=\n\x14ListRoomViewsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x15ListRoomViewsResponse\x12)\n\nroom_views\x18\x01 \x03(\x0b\x32\x15.bnb.view.v1.RoomView\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xe2\x01\n\x0fRoomViewService\x12\x63\n\x0bGetRoomView\x12\x1f.bnb.view.v1.GetRoomViewRequest\x1a\x15.bnb.view.v1.RoomView\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/roomviews/{room_id}\x12j\n\rListRoomViews\x12!.bnb.view.v1.ListRoomViewsRequest\x1a\".bnb.view.v1.ListRoomViewsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/roomviewsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x62nb/view/v1/view.proto\x12\x0b\x62nb.view.v1\x1a\x1cgoogle/api/annotations.proto\"\xe0\x01\n\x08RoomView\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x13\n\x0broom_status\x18\x03 \x01(\t\x12\x14\n\x0creview_count\x18\x04 \x01(\x05\x12\x16\n\x0ereservation_id\x18\x05 \x01(\t\x12\x1a\n\x12reservation_status\x18\x06 \x01(\t\x12\x12\n\npayment_id\x18\x07 \x01(\t\x12\x16\n\x0epayment_status\x18\x08 \x01(\t\x12\x12\n\nupdated_at\x18\t \x01(\t\x12\x0f\n\x07host_id\x18\n \x01(\t\"%\n\x12GetRoomViewRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"=\n\x14ListRoomViewsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x15ListRoomViewsResponse\x12)\n\nroom_views\x18\x01 \x03(\x0b\x32\x15.bnb.view.v1.RoomView\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"_\n\x0cTimelineStep\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\n\n\x02\x61t\x18\x03 \x01(\t\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x05 \x01(\t\"7\n\x1dGetReservationTimelineRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"h\n\x13ReservationTimeline\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12(\n\x05steps\x18\x03 \x03(\x0b\x32\x19.bnb.view.v1.TimelineStep2\xfc\x02\n\x0fRoomViewService\x12\x63\n\x0bGetRoomView\x12\x1f.bnb.view.v1.GetRoomViewRequest\x1a\x15.bnb.view.v1.RoomView\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/roomviews/{room_id}\x12j\n\rListRoomViews\x12!.bnb.view.v1.ListRoomViewsRequest\x1a\".bnb.view.v1.ListRoomViewsResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/roomviews\x12\x97\x01\n\x16GetReservationTimeline\x12*.bnb.view.v1.GetReservationTimelineRequest\x1a .bnb.view.v1.ReservationTimeline\"/\x82\xd3\xe4\x93\x02)\x12\'/reservations/{reservation_id}/timelineb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROOMVIEWSERVICE'].methods_by_name['GetRoomView']._serialized_options = b'\202\323\344\223\002\026\022\024/roomviews/{room_id}'
   _globals['_ROOMVIEWSERVICE'].methods_by_name['ListRoomViews']._loaded_options = None
   _globals['_ROOMVIEWSERVICE'].methods_by_name['ListRoomViews']._serialized_options = b'\202\323\344\223\002\014\022\n/roomviews'
+  _globals['_ROOMVIEWSERVICE'].methods_by_name['GetReservationTimeline']._loaded_options = None
+  _globals['_ROOMVIEWSERVICE'].methods_by_name['GetReservationTimeline']._serialized_options = b'\202\323\344\223\002)\022\'/reservations/{reservation_id}/timeline'
   _globals['_ROOMVIEW']._serialized_start=70
   _globals['_ROOMVIEW']._serialized_end=294
   _globals['_GETROOMVIEWREQUEST']._serialized_start=296
@@ -44,6 +46,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTROOMVIEWSREQUEST']._serialized_end=396
   _globals['_LISTROOMVIEWSRESPONSE']._serialized_start=398
   _globals['_LISTROOMVIEWSRESPONSE']._serialized_end=489
-  _globals['_ROOMVIEWSERVICE']._serialized_start=492
-  _globals['_ROOMVIEWSERVICE']._serialized_end=718
+  _globals['_TIMELINESTEP']._serialized_start=491
+  _globals['_TIMELINESTEP']._serialized_end=586
+  _globals['_GETRESERVATIONTIMELINEREQUEST']._serialized_start=588
+  _globals['_GETRESERVATIONTIMELINEREQUEST']._serialized_end=643
+  _globals['_RESERVATIONTIMELINE']._serialized_start=645
+  _globals['_RESERVATIONTIMELINE']._serialized_end=749
+  _globals['_ROOMVIEWSERVICE']._serialized_start=752
+  _globals['_ROOMVIEWSERVICE']._serialized_end=1132
 # @@protoc_insertion_point(module_scope)

@@ -52,3 +52,33 @@ class ListRoomViewsResponse(_message.Message):
     room_views: _containers.RepeatedCompositeFieldContainer[RoomView]
     next_page_token: str
     def __init__(self, room_views: _Optional[_Iterable[_Union[RoomView, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class TimelineStep(_message.Message):
+    __slots__ = ("step", "service", "at", "event_type", "event_id")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    step: str
+    service: str
+    at: str
+    event_type: str
+    event_id: str
+    def __init__(self, step: _Optional[str] = ..., service: _Optional[str] = ..., at: _Optional[str] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ...) -> None: ...
+
+class GetReservationTimelineRequest(_message.Message):
+    __slots__ = ("reservation_id",)
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    def __init__(self, reservation_id: _Optional[str] = ...) -> None: ...
+
+class ReservationTimeline(_message.Message):
+    __slots__ = ("reservation_id", "room_id", "steps")
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    reservation_id: str
+    room_id: str
+    steps: _containers.RepeatedCompositeFieldContainer[TimelineStep]
+    def __init__(self, reservation_id: _Optional[str] = ..., room_id: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[TimelineStep, _Mapping]]] = ...) -> None: ...

@@ -44,6 +44,11 @@ class RoomViewServiceStub:
                 request_serializer=bnb_dot_view_dot_v1_dot_view__pb2.ListRoomViewsRequest.SerializeToString,
                 response_deserializer=bnb_dot_view_dot_v1_dot_view__pb2.ListRoomViewsResponse.FromString,
                 _registered_method=True)
+        self.GetReservationTimeline = channel.unary_unary(
+                '/bnb.view.v1.RoomViewService/GetReservationTimeline',
+                request_serializer=bnb_dot_view_dot_v1_dot_view__pb2.GetReservationTimelineRequest.SerializeToString,
+                response_deserializer=bnb_dot_view_dot_v1_dot_view__pb2.ReservationTimeline.FromString,
+                _registered_method=True)
 
 
 class RoomViewServiceServicer:
@@ -61,6 +66,12 @@ class RoomViewServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetReservationTimeline(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoomViewServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +84,11 @@ def add_RoomViewServiceServicer_to_server(servicer, server):
                     servicer.ListRoomViews,
                     request_deserializer=bnb_dot_view_dot_v1_dot_view__pb2.ListRoomViewsRequest.FromString,
                     response_serializer=bnb_dot_view_dot_v1_dot_view__pb2.ListRoomViewsResponse.SerializeToString,
+            ),
+            'GetReservationTimeline': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReservationTimeline,
+                    request_deserializer=bnb_dot_view_dot_v1_dot_view__pb2.GetReservationTimelineRequest.FromString,
+                    response_serializer=bnb_dot_view_dot_v1_dot_view__pb2.ReservationTimeline.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +145,33 @@ class RoomViewService:
             '/bnb.view.v1.RoomViewService/ListRoomViews',
             bnb_dot_view_dot_v1_dot_view__pb2.ListRoomViewsRequest.SerializeToString,
             bnb_dot_view_dot_v1_dot_view__pb2.ListRoomViewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReservationTimeline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/bnb.view.v1.RoomViewService/GetReservationTimeline',
+            bnb_dot_view_dot_v1_dot_view__pb2.GetReservationTimelineRequest.SerializeToString,
+            bnb_dot_view_dot_v1_dot_view__pb2.ReservationTimeline.FromString,
             options,
             channel_credentials,
             insecure,

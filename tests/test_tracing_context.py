@@ -1,0 +1,136 @@
+"""The trace context rides with an event: outbox row, relay headers, and a span per consumed event."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import select
+
+from room_svc.domain import RoomRegistered
+from svckit import events, migrate, tracing
+from svckit.config import Settings
+from svckit.consumer import Subscription, handle_batch
+from svckit.db import Committed, Database, UnitOfWork, outbox
+from svckit.outbox import OutboxRelay
+
+
+class FakeJetStream:
+    """Takes every publish and acks it at once, keeping what it was given."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bytes, dict[str, str]]] = []
+
+    async def publish_async(self, subject: str, data: bytes, headers: dict[str, str]) -> asyncio.Future:
+        self.published.append((subject, data, headers))
+        ack = asyncio.get_running_loop().create_future()
+        ack.set_result(None)
+        return ack
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The spans finished meanwhile; tracing is on (in memory) for the test, as BNB_OTLP_ENDPOINT would turn it."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.install(provider)
+    exporter.tracer = provider.get_tracer("test")  # type: ignore[attr-defined]
+    try:
+        yield exporter
+    finally:
+        tracing.install(None)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path}/room.db", producer="room")
+    migrate.upgrade(database, "room_svc")
+    return database
+
+
+def register(db: Database, room_id: str) -> list[Committed]:
+    handed: list[Committed] = []
+    db.on_commit.append(handed.extend)
+    with db.uow() as uow:
+        uow.emit(RoomRegistered(room_id, "h1", "House", 100, "available"), aggregate_id=room_id)
+        uow.commit()
+    db.on_commit.remove(handed.extend)
+    return handed
+
+
+def ids(span: ReadableSpan | trace.Span) -> tuple[int, int]:
+    return span.get_span_context().trace_id, span.get_span_context().span_id
+
+
+def test_the_outbox_row_and_the_handoff_carry_the_writers_trace_context(
+    db: Database, spans: InMemorySpanExporter
+) -> None:
+    with spans.tracer.start_as_current_span("request") as request:
+        (handed,) = register(db, "room-1")
+    trace_id, span_id = ids(request)
+    expected = ["00", f"{trace_id:032x}", f"{span_id:016x}"]
+    with db.read() as conn:
+        assert conn.execute(select(outbox.c.traceparent)).scalar_one().split("-")[:3] == expected
+    assert handed[3].split("-")[:3] == expected  # the in-memory handoff from commit carries it too
+
+
+def test_the_relay_sends_it_as_a_header_under_a_publish_span(db: Database, spans: InMemorySpanExporter) -> None:
+    with spans.tracer.start_as_current_span("request") as request:
+        register(db, "room-1")
+    js = FakeJetStream()
+
+    async def relay() -> None:
+        await OutboxRelay(db, js).relay_once()  # type: ignore[arg-type]
+
+    asyncio.run(relay())
+    ((subject, _, headers),) = js.published
+    (publish,) = [s for s in spans.get_finished_spans() if s.name == "publish RoomRegistered"]
+    assert publish.parent is not None and publish.parent.span_id == ids(request)[1]
+    assert headers["traceparent"].split("-")[1:3] == [f"{ids(publish)[0]:032x}", f"{ids(publish)[1]:016x}"]
+    assert headers["Nats-Msg-Id"] and subject == events.subject("room", "RoomRegistered")
+
+
+def test_each_event_of_a_batch_is_a_child_of_its_own_producer(tmp_path: Path, spans: InMemorySpanExporter) -> None:
+    view = Database(f"sqlite:///{tmp_path}/view.db", producer="view")
+    migrate.upgrade(view, "view_svc")
+    seen: list[tuple[str, int]] = []
+
+    def policy(uow: UnitOfWork, event: object, envelope: events.EventEnvelope) -> None:
+        seen.append((envelope.event_id, trace.get_current_span().get_span_context().trace_id))
+
+    items, parents, producers = [], {}, {}
+    for room_id in ("room-1", "room-2"):  # two requests, two traces, one batch
+        envelope = events.envelope(RoomRegistered(room_id, "h1", "Loft", 100, "available"), producer="room",
+                                   aggregate_id=room_id)  # fmt: skip
+        with spans.tracer.start_as_current_span(f"publish {room_id}") as producer:
+            parents[envelope.event_id] = tracing.traceparent()
+        producers[envelope.event_id] = ids(producer)
+        items.append((envelope.SerializeToString(), events.subject("room", "RoomRegistered"), len(items) + 1))
+    sub = Subscription("view-room-test", "room", {"RoomRegistered": policy})
+    assert handle_batch(view, sub, items, parents) == ["done", "done"]
+    consumed = {
+        s.attributes["messaging.message.id"]: s for s in spans.get_finished_spans() if s.kind.name == "CONSUMER"
+    }
+    assert set(consumed) == set(producers)
+    for event_id, (trace_id, span_id) in producers.items():
+        span = consumed[event_id]
+        assert (span.context.trace_id, span.parent.span_id) == (trace_id, span_id)
+        assert (event_id, trace_id) in seen  # the handler ran inside its own event's span
+
+
+def test_nothing_is_traced_without_an_endpoint(db: Database) -> None:
+    settings = Settings.from_env("room", {})
+    assert settings.otlp_endpoint == ""
+    tracing.setup(settings.service, settings.otlp_endpoint)
+    assert (tracing.enabled, tracing.server_interceptors(), tracing.client_interceptors()) == (False, [], None)
+    (handed,) = register(db, "room-1")
+    assert handed[3] is None and tracing.trace_id() == ""
+    with db.read() as conn:
+        assert conn.execute(select(outbox.c.traceparent)).scalar_one() is None
