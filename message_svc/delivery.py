@@ -15,6 +15,7 @@ from svckit.db import Database, now
 logger = logging.getLogger(__name__)
 
 POLL_S = 1.0  # a fallback: a commit in this process wakes the relay at once
+COALESCE_S = 0.02  # after a wake, the commits of this long share one pass (one read, one mark, one thread hop)
 RETRY_S = (0.1, 30.0)  # backoff after a pass with a failed send: its scale and its longest wait
 
 
@@ -100,5 +101,6 @@ class NotificationRelay:
                 logger.exception("notification delivery pass failed; will retry")
             try:
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
+                await asyncio.sleep(COALESCE_S)
             except TimeoutError:
                 pass
