@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export no_proxy := 127.0.0.1,localhost,$(no_proxy)
 export NO_PROXY := 127.0.0.1,localhost,$(NO_PROXY)
 
-.PHONY: venv run test protos lint format rebuild-view clean token revision dashboard browser observe
+.PHONY: venv run test protos lint format rebuild-view clean token revision dashboard browser promtool observe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,13 +28,18 @@ run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C s
 token: $(STAMP)  ## print a development token for the walkthrough: make -s token GUEST=g1 (or HOST=h1)
 	@$(BIN)/python -m tools.tokens $(if $(GUEST),--guest $(GUEST)) $(if $(HOST),--host $(HOST))
 
-test: $(STAMP) $(CHECKOV) browser  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
+test: $(STAMP) $(CHECKOV) browser promtool  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
 	$(BIN)/pytest
 
+# Debian's package $(1) when we may install it (root), quietly; fails otherwise.
+apt_install = { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+  && { apt-get install -y -q $(1) >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q $(1) >/dev/null; }; }; }
+
 browser:  ## Debian's chromium for the dashboard's browser tests, when missing and we may install it (root)
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
-	  && { apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; } \
-	  || echo "chromium missing and not root: the browser tests will skip"; }
+	@command -v chromium >/dev/null || $(call apt_install,chromium) || echo "chromium missing and not root: the browser tests will skip"
+
+promtool:  ## Debian's prometheus (promtool) for the Prometheus tests, likewise
+	@command -v promtool >/dev/null || $(call apt_install,prometheus) || echo "promtool missing and not root: the Prometheus tests will skip"
 
 dashboard: $(STAMP)  ## after changing envoy/dashboard/: regenerate istio/dashboard.yaml (the local edge reads the files at start)
 	$(BIN)/python -m tools.istio_dashboard

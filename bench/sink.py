@@ -26,14 +26,21 @@ class Sink(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 @contextmanager
-def sink() -> Iterator[tuple[Sink, str]]:
-    """A sink on a free loopback port, and its endpoint for BNB_OTLP_ENDPOINT."""
-    servicer = Sink()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), options=[("grpc.so_reuseport", 0)])
+def serving(servicer: trace_service_pb2_grpc.TraceServiceServicer, max_workers: int = 2) -> Iterator[int]:
+    """`servicer` as an OTLP/gRPC trace service on a free loopback port, and that port."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=[("grpc.so_reuseport", 0)])
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        yield servicer, f"http://127.0.0.1:{port}"
+        yield port
     finally:
         server.stop(grace=None)
+
+
+@contextmanager
+def sink() -> Iterator[tuple[Sink, str]]:
+    """A sink on a free loopback port, and its endpoint for BNB_OTLP_ENDPOINT."""
+    servicer = Sink()
+    with serving(servicer) as port:
+        yield servicer, f"http://127.0.0.1:{port}"

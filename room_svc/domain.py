@@ -162,7 +162,8 @@ def parse_date(value: str, field: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise InvalidStay(f"{field} must be a date YYYY-MM-DD, got {value!r}") from None
+        shown = value if len(value) <= 32 else "(too long)"  # never echo a 60 KiB field back
+        raise InvalidStay(f"{field} must be a date YYYY-MM-DD, got {shown!r}") from None
 
 
 def stay_filter(check_in: str, check_out: str) -> tuple[dt.date, dt.date] | None:
@@ -171,8 +172,7 @@ def stay_filter(check_in: str, check_out: str) -> tuple[dt.date, dt.date] | None
         return None
     if not check_in or not check_out:
         raise InvalidStay("check_in and check_out go together: give both or neither")
-    shown = {f: v if len(v) <= 32 else "(too long)" for f, v in (("check_in", check_in), ("check_out", check_out))}
-    start, end = parse_date(shown["check_in"], "check_in"), parse_date(shown["check_out"], "check_out")
+    start, end = parse_date(check_in, "check_in"), parse_date(check_out, "check_out")
     if start >= end:
         raise InvalidStay(f"check_in {start} must be before check_out {end}")
     if (end - start).days > MAX_NIGHTS:

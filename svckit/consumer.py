@@ -53,15 +53,24 @@ def apply(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> st
         with uow.conn.begin_nested():
             uow.conn.execute(_TRACK, _tracking(sub, envelope.event_id))
     except IntegrityError:
-        logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
-        metrics.duplicate(sub.durable)
-        return "duplicate"
+        return _duplicate(sub, envelope)
+    _run_handler(uow, sub, envelope, payload)
+    return "done"
+
+
+def _duplicate(sub: Subscription, envelope: Any) -> str:
+    logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
+    metrics.duplicate(sub.durable)
+    return "duplicate"
+
+
+def _run_handler(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> None:
+    """The handler of the event's type (if the consumer has one) on `uow`, timed."""
     handler = sub.handlers.get(envelope.type)
     if handler is not None:
         started = time.perf_counter()
         handler(uow, payload, envelope)
         metrics.handled(sub.durable, envelope.type, time.perf_counter() - started)
-    return "done"
 
 
 def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int, parent: str | None = None) -> str:
@@ -106,18 +115,12 @@ def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]]
         seen = _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
         for envelope, payload in decoded:
             if envelope.event_id in seen:
-                logger.info("%s: %s %s already handled", sub.durable, envelope.type, envelope.event_id)
-                metrics.duplicate(sub.durable)
-                outcomes.append("duplicate")
+                outcomes.append(_duplicate(sub, envelope))
                 continue
-            handler = sub.handlers.get(envelope.type)
             try:
                 parent = parents.get(envelope.event_id) if parents else None
                 with correlated(envelope.correlation_id), tracing.consumed(sub.durable, envelope, parent) as span:
-                    if handler is not None:
-                        started = time.perf_counter()
-                        handler(uow, payload, envelope)
-                        metrics.handled(sub.durable, envelope.type, time.perf_counter() - started)
+                    _run_handler(uow, sub, envelope, payload)
             except RetryLater as exc:  # raised before the handler wrote anything: the rest of the batch stands
                 outcomes.append(exc)
                 continue

@@ -236,10 +236,10 @@ class UnitOfWork:
         """Write `event` to the outbox in this transaction; the relay publishes it after commit."""
         envelope = events.envelope(event, producer=self.db.producer, aggregate_id=aggregate_id)
         subject, data = events.subject(self.db.producer, envelope.type), envelope.SerializeToString()
-        row = (envelope.event_id, subject, data, tracing.traceparent())
-        values = {"event_id": row[0], "subject": subject, "data": data, "created_at": now(), "traceparent": row[3]}
+        event_id, parent = envelope.event_id, tracing.traceparent()
+        values = {"event_id": event_id, "subject": subject, "data": data, "created_at": now(), "traceparent": parent}
         self.conn.execute(_OUTBOX_INSERT, values)
-        self.emitted.append(row)
+        self.emitted.append((event_id, subject, data, parent))
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback()` once this transaction has committed (once however often asked); never on rollback."""

@@ -78,7 +78,8 @@ async def _event_plumbing(app: App) -> None:
     try:
         redelivery = Redelivery(settings.max_deliver, settings.redelivery_backoff_s, settings.max_wait_s)
         jobs = [consume(nc, app.db, sub, redelivery) for sub in app.subscriptions]
-        jobs += [gauges.watch_pending(js, sub.producer, sub.durable) for sub in app.subscriptions]
+        if settings.metrics_port:  # the gauges are read only from /metrics: no polling when none is served
+            jobs += [gauges.watch_pending(js, sub.producer, sub.durable) for sub in app.subscriptions]
         if app.produces:
             await broker.ensure_stream(js, app.settings.service, app.settings.stream_replicas)
             jobs.append(OutboxRelay(app.db, js).run())

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine
 
 from tools import databases
@@ -27,6 +28,12 @@ def postgres_url() -> str | None:
     except Exception:
         return None
     return LOCAL_POSTGRES
+
+
+def skip_without(kind: str) -> None:
+    """Skip the calling test when it needs PostgreSQL and none is configured or answering."""
+    if kind == "postgres" and postgres_url() is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
 
 
 def kinds() -> list[str]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from bench.sink import serving
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,8 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
 def receiving() -> Iterator[tuple[Receiver, int]]:
     """A receiver listening on a free loopback port, and that port."""
     receiver = Receiver()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=[("grpc.so_reuseport", 0)])
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(receiver, server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    try:
+    with serving(receiver, max_workers=4) as port:
         yield receiver, port
-    finally:
-        server.stop(grace=None)
 
 
 def tree(spans: list[Span]) -> str:

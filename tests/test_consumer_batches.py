@@ -5,16 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, func, select
 
 from room_svc.domain import RoomRegistered
 from svckit import events
-from svckit.consumer import RetryLater, Subscription, handle_batch
+from svckit.consumer import RetryLater, handle_batch
 from svckit.db import Database, UnitOfWork, dead_letters, inbox, plumbing
-
-effects_md = MetaData()
-effects = Table("effects", effects_md, Column("event_id", String(36), primary_key=True))
-SUBJECT = events.subject("room", "RoomRegistered")
+from tests.test_redelivery import SUBJECT, count, effects, effects_md, sub
 
 
 def message(room_id: str) -> tuple[bytes, str, int]:
@@ -45,15 +41,6 @@ def db(tmp_path: Path) -> Database:
     for metadata in (plumbing, effects_md):  # svckit's tables and this test's own
         metadata.create_all(database.engine)
     return database
-
-
-def count(db: Database, table: Table) -> int:
-    with db.read() as conn:
-        return conn.execute(select(func.count()).select_from(table)).scalar_one()
-
-
-def sub(policy: Policy) -> Subscription:
-    return Subscription("view-room-test", "room", {"RoomRegistered": policy})
 
 
 def test_a_batch_applies_every_event_once_and_a_redelivered_batch_changes_nothing(db: Database) -> None:

@@ -19,15 +19,14 @@ from room_svc import handlers as rooms
 from room_svc import repository as room_repo
 from svckit import migrate
 from svckit.db import Database, outbox
-from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
+from tests.dbs import database_url, kinds, skip_without
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(params=kinds())
 def make_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], Database]]:
-    if request.param == "postgres" and postgres_url() is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
+    skip_without(request.param)
     opened: list[tuple[Database, object]] = []
 
     def make(producer: str) -> Database:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from svckit import idempotency
 from svckit.db import Database, idempotency_keys, now, plumbing
 from svckit.idempotency import InProgress, Key, KeyReused, Replay
-from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
+from tests.dbs import database_url, kinds, skip_without
 from tests.test_databases import in_parallel
 
 pytestmark = pytest.mark.postgres
@@ -36,8 +36,7 @@ def key(value: str = "k1", body: bytes = b"body", caller: str = "g1", role: str 
 
 @pytest.fixture(params=kinds())
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "postgres" and postgres_url() is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
+    skip_without(request.param)
     with database_url(request.param, tmp_path, "keys") as url:
         database = Database(url, producer="keys")
         plumbing.create_all(database.engine)  # svckit's tables alone

@@ -14,13 +14,12 @@ from message_svc.delivery import NotificationRelay
 from message_svc.tests.fakes import FakeSender, wrap
 from svckit import migrate
 from svckit.db import Database
-from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
+from tests.dbs import database_url, kinds, skip_without
 
 
 @pytest.fixture(params=kinds())
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "postgres" and postgres_url() is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
+    skip_without(request.param)
     with database_url(request.param, tmp_path, "message") as url:
         database = Database(url, producer="message")
         migrate.upgrade(database, "message_svc")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bnb.reservation.v1 import reservation_pb2
-from tests.dbs import POSTGRES_ENV, database_url, postgres_url
+from tests.dbs import database_url, skip_without
 from tests.events_helpers import eventually, messages, room_view
 from tests.harness import Mesh, mesh_config
 from tests.idempotency_helpers import OPS, Op, assert_one_reservation, at_once, call_rest, one_key_race
@@ -25,8 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 @pytest.fixture(scope="module")
 def pg_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, httpx.Client]]:
-    if postgres_url() is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
+    skip_without("postgres")
     tmp: Path = tmp_path_factory.mktemp("pgmesh")
     with ExitStack() as stack:
         urls = {name: stack.enter_context(database_url("postgres", tmp, name)) for name in topology.load().services}

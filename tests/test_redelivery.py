@@ -16,7 +16,7 @@ from svckit.consumer import RetryLater, Subscription, handle, process
 from svckit.db import Database, UnitOfWork, dead_letters, delivery_failures, plumbing
 from svckit.deadletters import ReplayRefused, listing, replay, subscription
 from svckit.retries import Failed, Overdue, Redelivery, Retrying
-from tests.dbs import POSTGRES_ENV, database_url, kinds, postgres_url
+from tests.dbs import database_url, kinds, skip_without
 
 effects_md = MetaData()
 effects = Table("effects", effects_md, Column("event_id", String(36), primary_key=True))
@@ -56,8 +56,7 @@ class Clock:
 
 @pytest.fixture(params=kinds())
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "postgres" and postgres_url() is None:
-        pytest.skip(f"{POSTGRES_ENV} is not set and no PostgreSQL answers on 127.0.0.1:5432")
+    skip_without(request.param)
     with database_url(request.param, tmp_path, "view") as url:
         database = Database(url, producer="view")
         for metadata in (plumbing, effects_md):  # svckit's tables and this test's own

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 
-from tools import envoy_config, probes, tokens, topology
+from tools import envoy_config, load, probes, tokens, topology
 from tools.mesh import MeshConfig, wait_ready, write
 
 BIN = Path(sys.executable).parent
@@ -122,7 +122,7 @@ class Mesh:
 
     def auth(self, subject: str, role: str) -> tuple[tuple[str, str], ...]:
         """gRPC metadata for `subject` as `role`: metadata=mesh.auth("g1", "guest")."""
-        return (("authorization", f"Bearer {self.token(subject, role)}"),)
+        return load.bearer(self.token(subject, role))
 
     def headers(self, subject: str, role: str) -> dict[str, str]:
         """HTTP headers for `subject` as `role`: headers=mesh.headers("h1", "host")."""

@@ -26,7 +26,6 @@ from tools import topology
 ROOT = Path(__file__).resolve().parent.parent
 ALGORITHM = "ES256"
 DAY_S = 24 * 3600
-ROLES = ("guest", "host")
 
 
 @dataclass(frozen=True)
