@@ -45,7 +45,8 @@ def test_saga_interrupted_by_a_crash_is_compensated(tmp_path: Path) -> None:
                 os.kill(payment, signal.SIGCONT)  # the approval it sent may now commit
             caller.join(timeout=15)
             port = mesh.cfg.ports.endpoints["reservation"][0]
-            eventually(lambda: mesh.pid("svc:reservation-0") != reservation and probes.serving(f"127.0.0.1:{port}"))
+            eventually(lambda: mesh.pid("svc:reservation-0") != reservation and probes.serving(f"127.0.0.1:{port}")
+                       and mesh.hosts("reservation") == {port: "healthy"})  # fmt: skip
 
             def payments() -> list[dict]:
                 reply = http.get("/payments", params={"guest_id": guest}, headers=as_guest)

@@ -100,7 +100,8 @@ def test_stopped_message_service_catches_up_without_duplicates(mesh: Mesh, http:
     finally:
         mesh.ctl("start", "svc:message-0")
     port = mesh.cfg.ports.endpoints["message"][0]
-    eventually(lambda: probes.serving(f"127.0.0.1:{port}"), timeout_s=30)
+    # serving again, and Envoy routes to it again (its next health check)
+    eventually(lambda: probes.serving(f"127.0.0.1:{port}") and mesh.hosts("message") == {port: "healthy"}, timeout_s=30)
     eventually(lambda: guest_kinds(mesh, http, cancelled) == expected_kinds(True), timeout_s=30)
     eventually(lambda: consumers_idle(mesh, MESSAGE_CONSUMERS), timeout_s=30)
     assert guest_kinds(mesh, http, kept) == expected_kinds(False)
