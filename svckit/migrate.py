@@ -69,7 +69,12 @@ def _lock(conn: Connection, package: str) -> None:
 
 
 def upgrade(db: Database, package: str, revision: str = "head") -> None:
-    """Bring the service's schema to `revision`, safely while other replicas do the same."""
+    """Bring the service's schema to `revision`, safely while other replicas do the same.
+
+    A database already at head is left alone without taking the lock, so that a replica starting next to
+    serving ones does not hold their writes back (SQLite's lock is the database's one write lock)."""
+    if revision == "head" and current(db) == head(package):
+        return
     with db.engine.connect().execution_options(writer=True) as conn, conn.begin():
         _lock(conn, package)
         cfg = config(package, conn)
