@@ -10,7 +10,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponen
 from message_svc import repository as repo
 from message_svc.domain import Notification
 from message_svc.senders import Sender
-from svckit.db import Database, now
+from svckit.db import Database
+from svckit.tables import now
 
 logger = logging.getLogger(__name__)
 

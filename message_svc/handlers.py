@@ -12,7 +12,8 @@ from message_svc import domain
 from message_svc import repository as repo
 from message_svc.domain import MessageFilter, Notification
 from svckit.consumer import Handler
-from svckit.db import Database, UnitOfWork
+from svckit.db import Database
+from svckit.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from bnb.message.v1 import message_pb2, message_pb2_grpc
 from message_svc import domain, handlers
 from message_svc.domain import Notification
 from svckit import caller
-from svckit.caller import GUEST, HOST, resolve_caller
+from svckit.caller import GUEST, HOST, Context, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.ids import check_id
@@ -30,7 +30,7 @@ class MessageService(message_pb2_grpc.MessageServiceServicer):
         self.db = db
 
     async def ListMessages(
-        self, request: message_pb2.ListMessagesRequest, context: grpc.aio.ServicerContext
+        self, request: message_pb2.ListMessagesRequest, context: Context
     ) -> message_pb2.ListMessagesResponse:
         me = resolve_caller(context, GUEST, HOST, guest_id=request.guest_id, host_id=request.host_id)
         limit, offset = page(request.page_size, request.page_token)

@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from payment_svc import domain
 from payment_svc import repository as repo
 from payment_svc.domain import Payment
-from svckit.db import Database, UnitOfWork
+from svckit.db import Database
 from svckit.logs import correlated
+from svckit.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 

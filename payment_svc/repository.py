@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Connection, DateTime, MetaData, Select, String, Table, bindparam, select
 
 from payment_svc.domain import Payment
-from svckit.db import now, stamp
+from svckit.db import stamp
+from svckit.tables import now
 
 metadata = MetaData()
 payments = Table(

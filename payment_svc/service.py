@@ -8,7 +8,7 @@ from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2, payme
 from payment_svc import domain, handlers
 from payment_svc.domain import Payment
 from svckit import caller
-from svckit.caller import GUEST, require_mesh, resolve_caller
+from svckit.caller import GUEST, Context, require_mesh, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.ids import check_id
@@ -34,14 +34,14 @@ class PaymentService(payment_pb2_grpc.PaymentServiceServicer):
         self.db = db
 
     async def GetPayment(
-        self, request: payment_pb2.GetPaymentRequest, context: grpc.aio.ServicerContext
+        self, request: payment_pb2.GetPaymentRequest, context: Context
     ) -> payment_pb2.Payment:
         guest = resolve_caller(context, GUEST)  # a payment is its guest's: a host gets none
         payment_id = check_id("payment_id", request.payment_id, required=True)
         return payment_reply(*await self.db.run(handlers.get_payment, self.db, payment_id, guest.subject))
 
     async def ListPayments(
-        self, request: payment_pb2.ListPaymentsRequest, context: grpc.aio.ServicerContext
+        self, request: payment_pb2.ListPaymentsRequest, context: Context
     ) -> payment_pb2.ListPaymentsResponse:
         guest = resolve_caller(context, GUEST, guest_id=request.guest_id)
         limit, offset = page(request.page_size, request.page_token)
@@ -58,7 +58,7 @@ class PaymentApprovals(approvals_pb2_grpc.PaymentApprovalsServicer):
         self.db = db
 
     async def ApprovePayment(
-        self, request: approvals_pb2.ApprovePaymentRequest, context: grpc.aio.ServicerContext
+        self, request: approvals_pb2.ApprovePaymentRequest, context: Context
     ) -> payment_pb2.Payment:
         require_mesh(context)
         resolve_caller(context, GUEST, guest_id=request.guest_id)  # the guest the edge verified
@@ -68,7 +68,7 @@ class PaymentApprovals(approvals_pb2_grpc.PaymentApprovalsServicer):
         return payment_reply(payment)
 
     async def RefundPayment(
-        self, request: approvals_pb2.RefundPaymentRequest, context: grpc.aio.ServicerContext
+        self, request: approvals_pb2.RefundPaymentRequest, context: Context
     ) -> payment_pb2.Payment:
         require_mesh(context)  # also with no caller: a crashed saga is undone by recovery, for no one
         return payment_reply(await self.db.run(handlers.refund_payment, self.db, request.reservation_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +16,15 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from svckit import events, metrics, pull, tracing
-from svckit.db import Database, UnitOfWork, inbox, now
+from svckit.db import Database
 from svckit.logs import correlated
+from svckit.policies import Handler
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, account, bury
+from svckit.tables import inbox, now
+from svckit.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[UnitOfWork, object, events.EventEnvelope], None]
 Parents = dict[str, str] | None  # event id -> the traceparent of its message
 RETRY_DELAY_S = 1.0  # after a fault that could not be counted (the database away) or a lost broker
 

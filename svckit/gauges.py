@@ -15,7 +15,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from svckit import events
-from svckit.db import Database, dead_letters, outbox
+from svckit.db import Database
+from svckit.tables import dead_letters, outbox
 
 logger = logging.getLogger(__name__)
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import grpc
 from prometheus_client import Counter, Histogram
+
+from svckit.caller import Context
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -104,7 +106,7 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
 
 
 def _measured(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def call(request: Any, context: Context) -> Any:
         started = time.perf_counter()
         code = OK
         try:
@@ -145,12 +147,12 @@ async def client_call(rpc: Callable[..., Awaitable[Any]], request: object, **kwa
 
 def saga_outcome(
     refusals: tuple[type[BaseException], ...], uncounted: tuple[type[BaseException], ...] = ()
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Coroutine[Any, Any, R]]]:
     """Count what the decorated saga ends in: approved when it returns; refused, with the refusal's class name as
     the reason, when it raises one of `refusals` ("internal" for another error, "cancelled" when cancelled).
     What raises one of `uncounted` (a replayed answer) ran no saga."""
 
-    def decorate(saga: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def decorate(saga: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         @functools.wraps(saga)
         async def counted(*args: P.args, **kwargs: P.kwargs) -> R:
             try:

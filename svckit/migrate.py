@@ -27,7 +27,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, inspect, text
 
 from svckit.config import Settings
-from svckit.db import Database, plumbing
+from svckit.db import Database
+from svckit.tables import plumbing
 
 BASELINE = "0001"  # the schema create_all made before migrations
 

@@ -12,8 +12,10 @@ from sqlalchemy import bindparam, select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from svckit import tracing
-from svckit.db import Committed, Database, now, outbox
+from svckit.db import Database
 from svckit.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED
+from svckit.tables import now, outbox
+from svckit.uow import Committed
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, select
 
 from svckit import events
-from svckit.db import Database, dead_letters, delivery_failures, now
+from svckit.db import Database
+from svckit.tables import dead_letters, delivery_failures, now
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,8 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from svckit.caller import Context
+
 logger = logging.getLogger(__name__)
 
 # Off until setup(): the hot path then pays one check of this flag, and no interceptor is installed at all.
@@ -129,7 +131,7 @@ def _traced(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..
     name = method.lstrip("/")
     service = name.split("/", 1)[0]
 
-    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def call(request: Any, context: Context) -> Any:
         carrier = {k: v for k, v in (context.invocation_metadata() or ()) if k in ("traceparent", "tracestate")}
         parent = _W3C.extract(carrier) if carrier else otel_context.Context()  # none came: this call is the root
         attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name.rsplit("/", 1)[-1]}

@@ -9,7 +9,9 @@ import pytest
 from room_svc.domain import RoomRegistered
 from svckit import events
 from svckit.consumer import RetryLater, handle_batch
-from svckit.db import Database, UnitOfWork, dead_letters, inbox, plumbing
+from svckit.db import Database
+from svckit.tables import dead_letters, inbox, plumbing
+from svckit.uow import UnitOfWork
 from tests.test_redelivery import SUBJECT, count, effects, effects_md, sub
 
 

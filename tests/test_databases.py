@@ -18,7 +18,8 @@ from room_svc import domain as room_domain
 from room_svc import handlers as rooms
 from room_svc import repository as room_repo
 from svckit import migrate
-from svckit.db import Database, outbox
+from svckit.db import Database
+from svckit.tables import outbox
 from tests.dbs import database_url, kinds, skip_without
 
 pytestmark = pytest.mark.postgres
@@ -99,7 +100,7 @@ def test_guest_limit_holds_under_concurrent_requests(make_db: Callable) -> None:
     db = make_db("reservation")
 
     def begin(i: int) -> None:
-        r = reservation_domain.request(f"r{i}", "room-1", "g1", "2031-01-01", "2031-01-02", dt.date(2030, 1, 1), 730)
+        r = reservation_domain.request(f"r{i}", "room-1", "g1", "2031-01-01", "2031-01-02", dt.date(2030, 1, 1), 730, dt.datetime.now(dt.UTC))
         reservations._begin(db, r, 3)
 
     results = in_parallel(12, begin)

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from svckit.db import Database, dead_letters, inbox
+from svckit.db import Database
+from svckit.tables import dead_letters, inbox
 from tests.events_helpers import consumers_idle, eventually, messages, room_view
 from tests.harness import Mesh, mesh_config
 from tests.test_events import new_room

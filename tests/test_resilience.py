@@ -19,7 +19,7 @@ import pytest
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc
 from svckit.caller import GUEST, on_behalf_of
-from svckit.mesh import Deadline, DeadlineSpent, call
+from svckit.calls import Deadline, DeadlineSpent, call
 from tests.harness import Mesh, mesh_config
 from tools import probes
 
@@ -185,7 +185,7 @@ def test_dead_replica_is_ejected_and_idempotent_calls_retry_elsewhere(tmp_path: 
         assert "failed_outlier_check" in mesh.hosts("room")[mesh.cfg.ports.endpoints["room"][1]]
 
 
-# --- the client side: svckit.mesh.call passes the deadline on and leaves retries to the mesh ---
+# --- the client side: svckit.calls.call passes the deadline on and leaves retries to the mesh ---
 
 
 def _error(code: grpc.StatusCode, details: str = "", overloaded: bool = False) -> grpc.aio.AioRpcError:

@@ -17,7 +17,9 @@ from room_svc.domain import RoomRegistered
 from svckit import events, migrate, tracing
 from svckit.config import Settings
 from svckit.consumer import Subscription, handle_batch
-from svckit.db import Committed, Database, UnitOfWork, outbox
+from svckit.db import Database
+from svckit.tables import outbox
+from svckit.uow import Committed, UnitOfWork
 from svckit.outbox import OutboxRelay
 
 

@@ -7,7 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from svckit.db import Database, UnitOfWork
+from svckit.db import Database
+from svckit.uow import UnitOfWork
 from view_svc import domain, timeline
 from view_svc import repository as repo
 from view_svc.domain import Reservation, RoomView, Stamp

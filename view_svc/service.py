@@ -6,7 +6,7 @@ import grpc
 
 from bnb.view.v1 import view_pb2, view_pb2_grpc
 from svckit import caller
-from svckit.caller import GUEST, HOST, resolve_caller
+from svckit.caller import GUEST, HOST, Context, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.ids import InvalidId, check_id
@@ -42,13 +42,13 @@ class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
         self.db = db
 
     async def GetRoomView(
-        self, request: view_pb2.GetRoomViewRequest, context: grpc.aio.ServicerContext
+        self, request: view_pb2.GetRoomViewRequest, context: Context
     ) -> view_pb2.RoomView:
         room_id = check_id("room_id", request.room_id, required=True)
         return view_reply(await self.db.run(handlers.get_room_view, self.db, room_id))
 
     async def ListRoomViews(
-        self, request: view_pb2.ListRoomViewsRequest, context: grpc.aio.ServicerContext
+        self, request: view_pb2.ListRoomViewsRequest, context: Context
     ) -> view_pb2.ListRoomViewsResponse:
         limit, offset = page(request.page_size, request.page_token)
         found = await self.db.run(handlers.list_room_views, self.db, limit, offset)
@@ -57,7 +57,7 @@ class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
         )
 
     async def GetReservationTimeline(
-        self, request: view_pb2.GetReservationTimelineRequest, context: grpc.aio.ServicerContext
+        self, request: view_pb2.GetReservationTimelineRequest, context: Context
     ) -> view_pb2.ReservationTimeline:
         who = resolve_caller(context, GUEST, HOST)
         reservation_id = check_id("reservation_id", request.reservation_id, required=True)

@@ -15,8 +15,9 @@ from message_svc.domain import MessageFilter
 from message_svc.senders import LogSender, Sender
 from message_svc.tests.fakes import T0, FakeSender, wrap
 from svckit.consumer import Subscription, handle
-from svckit.db import Database, dead_letters
+from svckit.db import Database
 from svckit.events import subject
+from svckit.tables import dead_letters
 
 CONFIRMED = ev.ReservationConfirmed(reservation_id="r1", room_id="room1", guest_id="g1", host_id="h1")
 APPROVED = ev.PaymentApproved(payment_id="p1", reservation_id="r1", room_id="room1", guest_id="g1", amount=300)

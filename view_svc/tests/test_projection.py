@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from bnb.events.v1 import events_pb2 as ev
 from svckit.consumer import Subscription, handle
-from svckit.db import Database, dead_letters, inbox
+from svckit.db import Database
 from svckit.events import decode
+from svckit.tables import dead_letters, inbox
 from view_svc import handlers, repository
 from view_svc.main import subscriptions
 from view_svc.tests.fakes import apply, at, story, wrap

@@ -7,7 +7,8 @@ import random
 
 from sqlalchemy import func, select
 
-from svckit.db import Database, dead_letters, inbox
+from svckit.db import Database
+from svckit.tables import dead_letters, inbox
 from view_svc import repository
 from view_svc.rebuild import rebuild
 from view_svc.tests.fakes import FakeJetStream, apply, story
