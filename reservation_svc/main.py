@@ -15,6 +15,8 @@ from svckit.server import App
 
 logger = logging.getLogger(__name__)
 
+UNIT_OF_WORK = ReservationUnitOfWork  # with the context's repositories; its consumers (and svckit.deadletters) use it
+
 
 @dataclass(frozen=True)
 class ReservationSettings:
@@ -49,11 +51,11 @@ async def _recovery(saga: handlers.Saga, after_s: float) -> None:
 
 
 def build(settings: Settings, extra: ReservationSettings) -> App:
-    db = wiring.database(settings, ReservationUnitOfWork)
+    db = wiring.database(settings, UNIT_OF_WORK)
     channel = calls.channel(settings.mesh_addr)
     saga = handlers.Saga(
         db,
-        ReservationUnitOfWork.on(db),
+        UNIT_OF_WORK.on(db),
         clients.MeshRooms(channel),
         clients.MeshPayments(channel),
         extra.max_per_guest,

@@ -9,10 +9,12 @@ from svckit import idempotency, wiring
 from svckit.config import Settings
 from svckit.server import App
 
+UNIT_OF_WORK = RoomUnitOfWork  # with the context's repositories; its consumers (and svckit.deadletters) use it
+
 
 def build(settings: Settings) -> App:
-    db = wiring.database(settings, RoomUnitOfWork)
-    units = RoomUnitOfWork.on(db)
+    db = wiring.database(settings, UNIT_OF_WORK)
+    units = UNIT_OF_WORK.on(db)
     return App(
         settings=settings,
         db=db,

@@ -71,9 +71,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         room_id = check_id("room_id", request.room_id, required=True)
         return room_reply(await self.db.run(handlers.get_room, self.units, room_id))
 
-    async def ListRooms(
-        self, request: room_pb2.ListRoomsRequest, context: Context
-    ) -> room_pb2.ListRoomsResponse:
+    async def ListRooms(self, request: room_pb2.ListRoomsRequest, context: Context) -> room_pb2.ListRoomsResponse:
         page = Page.of(request)
         host_id = check_id("host_id", request.host_id)
         stay = (request.check_in, request.check_out)
@@ -91,9 +89,7 @@ class RoomService(room_pb2_grpc.RoomServiceServicer):
         )
         return review_reply(review)
 
-    async def ListReviews(
-        self, request: room_pb2.ListReviewsRequest, context: Context
-    ) -> room_pb2.ListReviewsResponse:
+    async def ListReviews(self, request: room_pb2.ListReviewsRequest, context: Context) -> room_pb2.ListReviewsResponse:
         page = Page.of(request)
         room_id = check_id("room_id", request.room_id)
         found = await self.db.run(handlers.list_reviews, self.units, room_id, page.limit, page.offset)
@@ -122,8 +118,6 @@ class RoomHolds(holds_pb2_grpc.RoomHoldsServicer):
         )
         return hold_reply(hold, room)
 
-    async def ReleaseRoom(
-        self, request: holds_pb2.ReleaseRoomRequest, context: Context
-    ) -> holds_pb2.Hold:
+    async def ReleaseRoom(self, request: holds_pb2.ReleaseRoomRequest, context: Context) -> holds_pb2.Hold:
         require_mesh(context)  # also with no caller: a crashed saga is undone by recovery, for no one
         return hold_reply(*await self.db.run(handlers.release_room, self.units, request.reservation_id))

@@ -78,7 +78,8 @@ def main() -> None:
     parser.add_argument("service", help="room, reservation, payment, message or view")
     parser.add_argument("--replay", type=int, metavar="ID", help="apply this dead letter once, then mark it replayed")
     args = parser.parse_args()
-    db = Database(Settings.from_env(args.service).database_url, producer=args.service)
+    unit = importlib.import_module(f"{args.service}_svc.main").UNIT_OF_WORK  # the service's, as its main.py wires
+    db = Database(Settings.from_env(args.service).database_url, producer=args.service, unit=unit)
     try:
         migrate.upgrade(db, f"{args.service}_svc")
         if args.replay is None:

@@ -22,8 +22,8 @@ from bnb.room.v1 import room_pb2, room_pb2_grpc
 from payment_svc.repository import payments
 from reservation_svc.repository import reservations
 from room_svc.repository import holds, reviews, room_nights, rooms
-from svckit.tables import outbox
 from svckit.events import decode
+from svckit.tables import outbox
 from tests.harness import Mesh
 from tests.test_events import book, confirmed_stay, new_room
 

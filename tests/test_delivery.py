@@ -18,8 +18,9 @@ from tests.events_helpers import VIEW_CONSUMERS, consumers_idle, eventually, js,
 from tests.harness import Mesh
 from tests.test_events import book, cancel, new_room, reservation
 from tools import probes
-from view_svc import repository as view_repo
 from view_svc.rebuild import rebuild
+from view_svc.tests.fakes import all_rows
+from view_svc.unit_of_work import ViewUnitOfWork
 
 pytestmark = pytest.mark.integration
 MESSAGE_CONSUMERS = {
@@ -114,11 +115,10 @@ def test_rebuilt_view_equals_the_live_view(mesh: Mesh, http: httpx.Client, tmp_p
     eventually(lambda: room_view(http, room_id).get("room_status") == "reserved")
     eventually(lambda: consumers_idle(mesh, VIEW_CONSUMERS))
     live = Database(f"sqlite:///{mesh.cfg.data_dir}/view.db", producer="view")
-    fresh = Database(f"sqlite:///{tmp_path}/rebuilt.db", producer="view")
+    fresh = Database(f"sqlite:///{tmp_path}/rebuilt.db", producer="view", unit=ViewUnitOfWork)
     try:
         applied = js(mesh, lambda jsm: rebuild(fresh, jsm))
-        with live.read() as a, fresh.read() as b:
-            live_rows, rebuilt_rows = view_repo.all_rows(a), view_repo.all_rows(b)
+        live_rows, rebuilt_rows = all_rows(live), all_rows(fresh)
     finally:
         live.dispose()
         fresh.dispose()

@@ -14,9 +14,9 @@ from bnb.room.v1 import room_pb2
 from svckit import idempotency
 from svckit.caller import ROLE_HEADER, SUBJECT_HEADER
 from svckit.db import Database
-from svckit.tables import plumbing
 from svckit.idempotency import Key, KeyReused
 from svckit.idempotent import HEADER, KEY_ERRORS, REPLAYED_HEADER, BadKey, Keys, idempotent
+from svckit.tables import plumbing
 
 
 class Taken(Exception):

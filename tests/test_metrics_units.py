@@ -14,10 +14,10 @@ from room_svc.domain import RoomRegistered
 from svckit import gauges, metrics
 from svckit.consumer import Subscription, handle, handle_batch
 from svckit.db import Database
-from svckit.tables import plumbing
-from svckit.uow import UnitOfWork
 from svckit.idempotency import Answer, Replay
 from svckit.retries import bury
+from svckit.tables import plumbing
+from svckit.uow import UnitOfWork
 from tests.test_consumer_batches import message
 
 DURABLE = "view-room-metrics"

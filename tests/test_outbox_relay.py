@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from room_svc.domain import RoomRegistered
 from svckit import broker, events, migrate
 from svckit.db import Database
-from svckit.tables import outbox
 from svckit.outbox import OutboxRelay
+from svckit.tables import outbox
 from tests.harness import free_ports
 from tools import probes
 

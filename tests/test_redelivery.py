@@ -14,10 +14,10 @@ from svckit import events
 from svckit.config import Settings, SettingsError
 from svckit.consumer import RetryLater, Subscription, handle, process
 from svckit.db import Database
-from svckit.tables import dead_letters, delivery_failures, plumbing
-from svckit.uow import UnitOfWork
 from svckit.deadletters import ReplayRefused, listing, replay, subscription
 from svckit.retries import Failed, Overdue, Redelivery, Retrying
+from svckit.tables import dead_letters, delivery_failures, plumbing
+from svckit.uow import UnitOfWork
 from tests.dbs import database_url, kinds, skip_without
 
 effects_md = MetaData()

@@ -18,9 +18,9 @@ from svckit import events, migrate, tracing
 from svckit.config import Settings
 from svckit.consumer import Subscription, handle_batch
 from svckit.db import Database
+from svckit.outbox import OutboxRelay
 from svckit.tables import outbox
 from svckit.uow import Committed, UnitOfWork
-from svckit.outbox import OutboxRelay
 
 
 class FakeJetStream:

@@ -10,11 +10,13 @@ from svckit.caller import GUEST, HOST, Context, resolve_caller
 from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.ids import InvalidId, check_id
-from svckit.paging import BadPageToken, next_token, page
+from svckit.paging import BadPageToken, Page
+from svckit.uow import Units
 from view_svc import domain, handlers, timeline
 from view_svc.domain import RoomView
 from view_svc.repository import VIEW_FIELDS
 from view_svc.timeline import Step
+from view_svc.unit_of_work import ViewWork
 
 ERRORS = {
     InvalidId: grpc.StatusCode.INVALID_ARGUMENT,
@@ -38,22 +40,21 @@ def step_reply(step: Step) -> view_pb2.TimelineStep:
 
 @maps_errors(ERRORS)
 class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, units: Units[ViewWork]) -> None:
         self.db = db
+        self.units = units
 
-    async def GetRoomView(
-        self, request: view_pb2.GetRoomViewRequest, context: Context
-    ) -> view_pb2.RoomView:
+    async def GetRoomView(self, request: view_pb2.GetRoomViewRequest, context: Context) -> view_pb2.RoomView:
         room_id = check_id("room_id", request.room_id, required=True)
-        return view_reply(await self.db.run(handlers.get_room_view, self.db, room_id))
+        return view_reply(await self.db.run(handlers.get_room_view, self.units, room_id))
 
     async def ListRoomViews(
         self, request: view_pb2.ListRoomViewsRequest, context: Context
     ) -> view_pb2.ListRoomViewsResponse:
-        limit, offset = page(request.page_size, request.page_token)
-        found = await self.db.run(handlers.list_room_views, self.db, limit, offset)
+        page = Page.of(request)
+        found = await self.db.run(handlers.list_room_views, self.units, page.limit, page.offset)
         return view_pb2.ListRoomViewsResponse(
-            room_views=[view_reply(v) for v in found], next_page_token=next_token(limit, offset, len(found))
+            room_views=[view_reply(v) for v in found], next_page_token=page.next_token(found)
         )
 
     async def GetReservationTimeline(
@@ -61,7 +62,7 @@ class RoomViewService(view_pb2_grpc.RoomViewServiceServicer):
     ) -> view_pb2.ReservationTimeline:
         who = resolve_caller(context, GUEST, HOST)
         reservation_id = check_id("reservation_id", request.reservation_id, required=True)
-        steps = await self.db.run(handlers.get_timeline, self.db, reservation_id, who.role, who.subject)
+        steps = await self.db.run(handlers.get_timeline, self.units, reservation_id, who.role, who.subject)
         return view_pb2.ReservationTimeline(
             reservation_id=reservation_id, room_id=steps[0].room_id, steps=[step_reply(s) for s in steps]
         )

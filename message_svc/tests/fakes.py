@@ -9,7 +9,10 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from message_svc.domain import Notification
+from message_svc.unit_of_work import MessageUnitOfWork
+from svckit.db import Database
 from svckit.events import EventEnvelope
+from svckit.uow import Units
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -35,3 +38,8 @@ def wrap(event: Message, producer: str, minute: int = 0, event_id: str = "") -> 
         payload=event.SerializeToString(),
         producer=producer,
     )
+
+
+def work(db: Database) -> Units[MessageUnitOfWork]:
+    """The message context's units of work on `db` (whose own, from db.uow(), are typed as svckit's)."""
+    return MessageUnitOfWork.on(db)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import pytest
+from google.protobuf.message import Message
 from sqlalchemy import func, select
 
 from bnb.events.v1 import events_pb2 as ev
@@ -13,7 +14,7 @@ from message_svc import handlers, repository
 from message_svc.delivery import NotificationRelay
 from message_svc.domain import MessageFilter
 from message_svc.senders import LogSender, Sender
-from message_svc.tests.fakes import T0, FakeSender, wrap
+from message_svc.tests.fakes import T0, FakeSender, work, wrap
 from svckit.consumer import Subscription, handle
 from svckit.db import Database
 from svckit.events import subject
@@ -23,16 +24,16 @@ CONFIRMED = ev.ReservationConfirmed(reservation_id="r1", room_id="room1", guest_
 APPROVED = ev.PaymentApproved(payment_id="p1", reservation_id="r1", room_id="room1", guest_id="g1", amount=300)
 
 
-def apply(db: Database, sender: Sender, event: object, producer: str, minute: int = 0, event_id: str = "") -> None:
+def apply(db: Database, sender: Sender, event: Message, producer: str, minute: int = 0, event_id: str = "") -> None:
     """Notify in a transaction of its own, then deliver what it stored through `sender`."""
-    with db.uow() as uow:
+    with work(db)() as uow:
         handlers.notify(uow, event, wrap(event, producer, minute, event_id))
         uow.commit()
-    asyncio.run(NotificationRelay(db, sender).deliver_once())
+    asyncio.run(NotificationRelay(db, work(db), sender).deliver_once())
 
 
 def stored(db: Database, where: MessageFilter | None = None) -> list:
-    return handlers.list_messages(db, where or MessageFilter(), 100, 0)
+    return handlers.list_messages(work(db), where or MessageFilter(), 100, 0)
 
 
 def test_confirmed_reservation_notifies_guest_and_host(db: Database, sender: FakeSender) -> None:
@@ -88,7 +89,7 @@ def test_log_sender_writes_recipient_message_id_and_text(db: Database, caplog: p
 def test_policies_subscribe_to_every_notifying_event_and_no_other() -> None:
     from message_svc.domain import TEMPLATES
 
-    listed = [t for types in handlers.POLICIES.values() for t in types]
+    listed = [t for types in handlers.policies().values() for t in types]
     assert sorted(listed) == sorted(TEMPLATES)
 
 
@@ -104,7 +105,7 @@ def test_duplicate_delivery_changes_nothing(db: Database, sender: FakeSender) ->
     second = handle(db, sub, data, subject("reservation", "ReservationConfirmed"), 1)
     assert (first, second) == ("done", "duplicate")
     assert len(stored(db)) == 2
-    assert asyncio.run(NotificationRelay(db, sender).deliver_once()) == 2 and len(sender.sent) == 2
+    assert asyncio.run(NotificationRelay(db, work(db), sender).deliver_once()) == 2 and len(sender.sent) == 2
 
 
 def test_a_commit_that_stored_notifications_wakes_their_delivery_once(db: Database) -> None:

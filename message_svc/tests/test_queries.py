@@ -12,7 +12,7 @@ from bnb.message.v1 import message_pb2
 from message_svc import handlers
 from message_svc.main import build
 from message_svc.service import MessageService
-from message_svc.tests.fakes import wrap
+from message_svc.tests.fakes import work, wrap
 from svckit.caller import on_behalf_of
 from svckit.config import Settings
 from svckit.db import Database
@@ -40,7 +40,7 @@ def seed(db: Database) -> None:
     stays = [("r1", "g1", "h1"), ("r2", "g2", "h1"), ("r3", "g1", "h2")]
     for minute, (rid, guest, host) in enumerate(stays):
         event = ev.ReservationConfirmed(reservation_id=rid, room_id="room", guest_id=guest, host_id=host)
-        with db.uow() as uow:
+        with work(db)() as uow:
             handlers.notify(uow, event, wrap(event, "reservation", minute))
             uow.commit()
 
@@ -51,7 +51,9 @@ def call(
     """ListMessages as `who` (subject, role), as the edge would have verified them; None: no caller."""
     context = FakeContext(who)
     try:
-        reply = asyncio.run(MessageService(db).ListMessages(message_pb2.ListMessagesRequest(**fields), context))
+        reply = asyncio.run(
+            MessageService(db, work(db)).ListMessages(message_pb2.ListMessagesRequest(**fields), context)
+        )
     except Aborted:
         return None, context
     return reply, context

@@ -14,14 +14,13 @@ from svckit.events import decode
 from svckit.tables import dead_letters, inbox
 from view_svc import handlers, repository
 from view_svc.main import subscriptions
-from view_svc.tests.fakes import apply, at, story, wrap
+from view_svc.tests.fakes import all_rows, apply, at, story, wrap
 
 SUBS = {sub.producer: sub for sub in subscriptions()}
 
 
 def rows(db: Database) -> list[dict]:
-    with db.read() as conn:
-        return [dict(zip(repository.VIEW_FIELDS, row, strict=True)) for row in repository.all_rows(conn)]
+    return [dict(zip(repository.VIEW_FIELDS, row, strict=True)) for row in all_rows(db)]
 
 
 def row(db: Database, room_id: str) -> dict:

@@ -13,6 +13,7 @@ from svckit.db import Database
 from view_svc.main import build
 from view_svc.service import RoomViewService
 from view_svc.tests.fakes import apply, story
+from view_svc.unit_of_work import ViewUnitOfWork
 
 
 class Aborted(Exception):
@@ -30,7 +31,7 @@ class FakeContext:
 def call(db: Database, method: str, request: object) -> tuple[object, FakeContext]:
     context = FakeContext()
     try:
-        return asyncio.run(getattr(RoomViewService(db), method)(request, context)), context
+        return asyncio.run(getattr(RoomViewService(db, ViewUnitOfWork.on(db)), method)(request, context)), context
     except Aborted:
         return None, context
 
