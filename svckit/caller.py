@@ -23,6 +23,7 @@ GUEST, HOST = "guest", "host"
 # A request field naming a person, and the role that person has: a guest_id is always a guest's.
 ID_FIELDS = {"guest_id": GUEST, "host_id": HOST}
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"  # an incoming call's, whatever its method's types
+MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # a served method, whatever its types
 
 
 class Unauthenticated(Exception):

@@ -107,7 +107,9 @@ def _seen(uow: UnitOfWork, sub: Subscription, event_ids: list[str]) -> set[str]:
     return set(uow.conn.execute(_SEEN, {"consumer": sub.durable, "ids": event_ids}).scalars())
 
 
-def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]], parents: Parents) -> list:
+def _apply_batch(
+    db: Database, sub: Subscription, decoded: list[tuple[Any, Any]], parents: Parents
+) -> list[str | Exception]:
     """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails."""
     outcomes: list[str | Exception] = []
     handled: list[Any] = []  # envelopes
@@ -178,7 +180,7 @@ def process(
     redelivery: Redelivery,
     retrying: Retrying,
     parents: Parents = None,
-) -> list:
+) -> list[str | Exception | Failed]:
     """handle_batch, each handler failure counted: Failed (redeliver after a backoff) or, at max_deliver, 'dead'."""
     return account(db, sub.durable, items, handle_batch(db, sub, items, parents), redelivery, retrying)
 

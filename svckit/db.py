@@ -55,7 +55,7 @@ class Database:
         self.engine = (
             _sqlite_engine(url) if sqlite else create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         )
-        self.on_commit: list[Callable[[list[Committed]], None]] = []
+        self.on_commit: list[Callable[[list[Committed]], object]] = []
         # SQLite work is brief and local: it runs on the event loop, where a thread hop would cost more than
         # the work itself. A PostgreSQL round trip (or a lock wait) must not stall the loop: threads there.
         self.writer_lock = threading.Lock() if sqlite else None  # for callers that bring threads (tests, tools)

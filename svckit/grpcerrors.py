@@ -21,7 +21,7 @@ def status_for(mapping: Mapping[type[Exception], grpc.StatusCode], exc: BaseExce
     """The status `mapping` gives `exc` (or one of its base classes); None when it names none."""
     for cls in type(exc).__mro__:
         if cls in mapping:
-            return mapping[cls]  # type: ignore[index]
+            return mapping[cls]
     return None
 
 

@@ -90,7 +90,7 @@ def _take(conn: Connection, key: Key, **values: object) -> bool:
 
     On PostgreSQL a concurrent transaction that inserted the same key first makes this one wait for its end.
     """
-    row = {"caller": key.caller, "role": key.role, "operation": key.operation, "key": key.value}
+    row: dict[str, object] = {"caller": key.caller, "role": key.role, "operation": key.operation, "key": key.value}
     row |= {"fingerprint": key.fingerprint, "ref": "", "code": None, "reply": None, "message": None}
     row |= {**values, "created_at": now()}
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(KEYS).values(row)

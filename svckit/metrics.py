@@ -16,10 +16,11 @@ from typing import Any, ParamSpec, TypeVar
 import grpc
 from prometheus_client import Counter, Histogram
 
-from svckit.caller import Context
+from svckit.caller import Context, MethodHandler
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 OK = grpc.StatusCode.OK
 # Seconds: a hop is a few ms, a saga tens of ms; a call that times out ends at its deadline (5 s by default).
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -86,13 +87,13 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
     """Requests, errors and durations of every unary call served, by method and status code."""
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped: dict[str, tuple[MethodHandler, MethodHandler]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[MethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> MethodHandler | None:
         handler = await continuation(handler_call_details)  # always: the interceptors after this one run per call
         if handler is None or handler.unary_unary is None:
             return handler  # an unknown method, or a stream (health Watch, reflection)
@@ -100,9 +101,17 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
         known = self._wrapped.get(method)
         if known is not None and known[0] is handler:
             return known[1]
-        wrapped = handler._replace(unary_unary=_measured(method, handler.unary_unary))  # type: ignore[attr-defined]
+        wrapped: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+            unary_unary=_measured(method, handler.unary_unary)
+        )
         self._wrapped[method] = (handler, wrapped)
         return wrapped
+
+
+def _set_code(context: Context) -> grpc.StatusCode | None:
+    """The status code an abort set; None until one did (the stubs say it is always set)."""
+    code: grpc.StatusCode | None = context.code()
+    return code
 
 
 def _measured(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -112,10 +121,10 @@ def _measured(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[
         try:
             return await behavior(request, context)
         except BaseException as exc:
-            code = context.code() or _code_of(exc)  # an abort set it; anything else is UNKNOWN to the caller
+            code = _set_code(context) or _code_of(exc)  # an abort set it; anything else is UNKNOWN to the caller
             raise
         finally:
-            code = code if code is not OK else (context.code() or OK)
+            code = code if code is not OK else (_set_code(context) or OK)
             _record(_server(method, code.name), code, time.perf_counter() - started)
 
     return call
@@ -132,7 +141,7 @@ def _method_of(rpc: object) -> str:
     return name
 
 
-async def client_call(rpc: Callable[..., Awaitable[Any]], request: object, **kwargs: Any) -> Any:
+async def client_call(rpc: Callable[..., Awaitable[T]], request: object, **kwargs: Any) -> T:
     """`await rpc(request, **kwargs)`, counted and timed by method and status code."""
     started = time.perf_counter()
     code = OK

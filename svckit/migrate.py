@@ -99,7 +99,8 @@ def differences(db: Database, package: str, wanted: MetaData | None = None) -> l
     models has its revision."""
     with db.engine.connect() as conn:
         migration = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(migration, wanted if wanted is not None else models(package))
+        diffs: list[Any] = compare_metadata(migration, wanted if wanted is not None else models(package))
+        return diffs
 
 
 def revision(package: str, message: str) -> Path:

@@ -8,6 +8,7 @@ import time
 from collections import deque
 
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from sqlalchemy import bindparam, select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
@@ -75,7 +76,7 @@ class OutboxRelay:
             uow.conn.execute(_MARK_SENT, {"ids": event_ids, "at": now()})
             uow.commit()
 
-    async def _send(self, row: Committed) -> asyncio.Future:
+    async def _send(self, row: Committed) -> asyncio.Future[PubAck]:
         """The PubAck to come, or an already failed future when the connection refused the message."""
         event_id, subject, data, parent = row
         headers = {"Nats-Msg-Id": event_id}

@@ -20,7 +20,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_result_value(self, value: Any | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
+        if not isinstance(value, dt.datetime):
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 

@@ -13,7 +13,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from svckit.caller import Context
+from svckit.caller import Context, MethodHandler
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ _W3C = TraceContextTextMapPropagator()
 _UNTRACED = ("/grpc.health.", "/grpc.reflection.")  # Envoy's health checks would flood the traces
 _OFF = contextlib.nullcontext()
 _FAULTS = {grpc.StatusCode[name] for name in ("UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS")}
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
 
 
 def setup(service: str, endpoint: str) -> None:
@@ -148,20 +148,22 @@ class TraceServer(grpc.aio.ServerInterceptor):
     """A SERVER span per unary call, continuing the caller's `traceparent` metadata (a root span without one)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._handlers: dict[str, MethodHandler] = {}
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> MethodHandler | None:
         method = handler_call_details.method
         if (known := self._handlers.get(method)) is not None:
             return known
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None or method.startswith(_UNTRACED):
             return handler
-        handler = handler._replace(unary_unary=_traced(method, handler.unary_unary))  # type: ignore[attr-defined]
-        self._handlers[method] = handler
-        return handler
+        traced: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+            unary_unary=_traced(method, handler.unary_unary)
+        )
+        self._handlers[method] = traced
+        return traced
 
 
 class TraceClient(grpc.aio.UnaryUnaryClientInterceptor):

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -63,7 +64,7 @@ class Mesh:
     """A running mesh; stop() ends every process it started (supervisord stops its children)."""
 
     cfg: MeshConfig
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
 
     @classmethod
     def start(cls, cfg: MeshConfig, timeout_s: float = 90) -> Mesh:
@@ -116,7 +117,7 @@ class Mesh:
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(self.edge, options=[("grpc.enable_http_proxy", 0)])
 
-    def token(self, subject: str, role: str, **claims: object) -> str:
+    def token(self, subject: str, role: str, **claims: Any) -> str:
         """A token this mesh's edge accepts (its development key); `claims` override iss, aud, exp..."""
         return tokens.mint(self.cfg.data_dir, subject, role, **claims)
 

@@ -283,5 +283,6 @@ def render(
 
 def _pool(policy: dict[str, Any], variant: Variant, cluster: str) -> dict[str, int]:
     if variant.pool_clusters is not None and cluster not in variant.pool_clusters:
-        return policy["connection_pool"]
+        pool: dict[str, int] = policy["connection_pool"]
+        return pool
     return {**policy["connection_pool"], **(variant.pool or {})}
