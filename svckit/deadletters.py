@@ -7,6 +7,7 @@ import functools
 import importlib
 import json
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -28,7 +29,7 @@ class ReplayRefused(Exception):
     """The dead letter does not exist, was replayed already, or still cannot be decoded."""
 
 
-def listing(db: Database) -> list[dict[str, object]]:
+def listing(db: Database) -> list[dict[str, Any]]:
     """Every dead letter, oldest first, with its payload shown as hex."""
     with db.read() as conn:
         rows = conn.execute(select(dead_letters).order_by(dead_letters.c.id)).mappings().all()

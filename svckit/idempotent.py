@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import grpc
@@ -91,7 +91,7 @@ class Keys:
 
 
 Keyed = Callable[[Any, Any, Context, Key | None], Awaitable[M]]
-Rpc = Callable[[Any, Any, Context], Awaitable[M]]
+Rpc = Callable[[Any, Any, Context], Coroutine[Any, Any, M]]
 
 
 def idempotent(reply_type: type[M], encode: Callable[[Any], M]) -> Callable[[Keyed[M]], Rpc[M]]:

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 T = TypeVar("T")
+# The base of a test double of a third-party type (a gRPC servicer context, a JetStream context): typed as Any,
+# so that the double is taken where that type is, while its own code is checked; a plain object at run time.
+StandIn: Any = object
 
 
 class FakeKeys:

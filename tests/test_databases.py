@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -48,10 +49,10 @@ def make_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable
         cm.__exit__(None, None, None)  # type: ignore[attr-defined]
 
 
-def in_parallel(n: int, work: Callable[[int], object]) -> list[object]:
+def in_parallel(n: int, work: Callable[[int], object]) -> list[Any]:
     """Run work(i) for i < n on n threads at once; exceptions are returned, not raised."""
 
-    def attempt(i: int) -> object:
+    def attempt(i: int) -> Any:
         try:
             return work(i)
         except Exception as exc:

@@ -93,8 +93,8 @@ def test_a_resend_after_a_crash_is_dropped_by_jetstream(nats_server: Nats, db: D
         await broker.ensure_stream(js, "room", 1)
         with db.read() as conn:  # the relay published one row, then died before marking it sent
             subject, data, event_id = conn.execute(
-                select(outbox.c.subject, outbox.c.data, outbox.c.event_id).order_by(outbox.c.id)
-            ).first()
+                select(outbox.c.subject, outbox.c.data, outbox.c.event_id).order_by(outbox.c.id).limit(1)
+            ).one()
         await js.publish(subject, data, headers={"Nats-Msg-Id": event_id})
         sent = await OutboxRelay(db, js).relay_once()  # the restarted relay
         await nc.close()

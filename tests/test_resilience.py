@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -199,9 +200,9 @@ class FlakyRpc:
     def __init__(self, *errors: grpc.aio.AioRpcError) -> None:
         self.errors = list(errors)
         self.timeouts: list[float] = []
-        self.metadata: list[object] = []
+        self.metadata: list[Any] = []
 
-    async def __call__(self, request: object, timeout: float, metadata: object = ()) -> str:  # noqa: ASYNC109 (a stub's signature)
+    async def __call__(self, request: Any, timeout: float, metadata: object = ()) -> str:  # noqa: ASYNC109 (a stub's signature)
         self.timeouts.append(timeout)
         self.metadata.append(metadata)
         if self.errors:
@@ -209,9 +210,9 @@ class FlakyRpc:
         return "ok"
 
 
-def run_call(rpc: FlakyRpc, seconds: float = 2.0, calls: int = 1, metadata: tuple = ()) -> list[object]:
-    async def go() -> list[object]:
-        deadline, outcomes = Deadline(seconds), []
+def run_call(rpc: FlakyRpc, seconds: float = 2.0, calls: int = 1, metadata: tuple = ()) -> list[Any]:
+    async def go() -> list[Any]:
+        deadline, outcomes = Deadline(seconds), list[Any]()
         for _ in range(calls):
             try:
                 outcomes.append(await call(rpc, object(), deadline, metadata))

@@ -41,7 +41,7 @@ class FlakySender:
     """Fails its first `failures` sends (a mail server away), then delivers; records every delivery."""
 
     def __init__(self, failures: int) -> None:
-        self.failures, self.calls, self.sent = failures, 0, []
+        self.failures, self.calls, self.sent = failures, 0, list[str]()
 
     def send(self, notification: Notification) -> None:
         self.calls += 1

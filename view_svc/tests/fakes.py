@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from types import SimpleNamespace
+from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,6 +15,7 @@ from bnb.events.v1 import events_pb2 as ev
 from svckit.consumer import handle
 from svckit.db import Database
 from svckit.events import EventEnvelope, stream_name, subject
+from svckit.testing import StandIn
 from view_svc.main import subscriptions
 from view_svc.repository import VIEW_FIELDS
 from view_svc.unit_of_work import ViewUnitOfWork
@@ -38,7 +40,7 @@ def wrap(event: Message, second: float = 0, event_id: str = "") -> EventEnvelope
     return EventEnvelope(
         event_id=event_id or str(uuid.uuid4()),
         type=name,
-        aggregate_id=getattr(event, "reservation_id", "") or event.room_id,
+        aggregate_id=getattr(event, "reservation_id", "") or getattr(event, "room_id", ""),
         correlation_id=getattr(event, "reservation_id", ""),
         occurred_at=occurred,
         payload=event.SerializeToString(),
@@ -124,7 +126,7 @@ class FakePullSubscription:
         self.closed = True
 
 
-class FakeJetStream:
+class FakeJetStream(StandIn):  # stands in for nats' JetStreamContext
     """Streams as lists of (subject, data); an ephemeral consumer delivers the ones its filter names, in order."""
 
     def __init__(self) -> None:
@@ -137,10 +139,10 @@ class FakeJetStream:
     def publish_raw(self, producer: str, subj: str, data: bytes) -> None:
         self.streams.setdefault(stream_name(producer), []).append((subj, data))
 
-    async def pull_subscribe(self, subj: str, stream: str, config: object) -> FakePullSubscription:
+    async def pull_subscribe(self, subj: str, stream: str, config: Any) -> FakePullSubscription:
         if stream not in self.streams:
             raise NotFoundError(code=404, description="stream not found")
-        wanted = set(config.filter_subjects)  # type: ignore[attr-defined]
+        wanted = set(config.filter_subjects)
         chosen = [(seq, s, d) for seq, (s, d) in enumerate(self.streams[stream], start=1) if s in wanted]
         msgs = [
             SimpleNamespace(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -45,7 +46,7 @@ class Signed(FakeContext):
         return self.metadata
 
 
-def ask(db: Database, subject: str, role: str, reservation_id: str = "r1") -> tuple[object, Signed]:
+def ask(db: Database, subject: str, role: str, reservation_id: str = "r1") -> tuple[Any, Signed]:
     context = Signed(subject, role)
     request = view_pb2.GetReservationTimelineRequest(reservation_id=reservation_id)
     try:
