@@ -11,10 +11,12 @@ import asyncio
 import datetime as dt
 import signal
 import uuid
+from typing import Any
 
 import grpc
 import nats
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, create_engine, event
 
@@ -70,8 +72,8 @@ def engine(url: str) -> Engine:
     if url.startswith("sqlite"):
 
         @event.listens_for(eng, "connect")
-        def _pragmas(conn: object, _: object) -> None:
-            cursor = conn.cursor()  # type: ignore[attr-defined]
+        def _pragmas(conn: Any, _: object) -> None:  # the driver's own connection
+            cursor = conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -131,7 +133,7 @@ async def serve(args: argparse.Namespace) -> None:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    closing: list[object] = []
+    closing: list[grpc.aio.Channel | NatsClient] = []
     if args.role == "room":
         room_pb2_grpc.add_RoomServiceServicer_to_server(Rooms(), server)
         holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(), server)
@@ -154,7 +156,7 @@ async def serve(args: argparse.Namespace) -> None:
     await stop.wait()
     await server.stop(0)
     for resource in closing:
-        await resource.close()  # type: ignore[attr-defined]
+        await resource.close()
 
 
 def main() -> None:

@@ -123,7 +123,7 @@ def idempotent(reply_type: type[M], encode: Callable[[Any], M]) -> Callable[[Key
                         logger.exception("could not keep %s's refusal under idempotency key %r", key.caller, key.value)
                 raise
 
-        rpc.takes_idempotency_key = True  # type: ignore[attr-defined]  # what the edge's keyed retry relies on
+        rpc.__dict__["takes_idempotency_key"] = True  # what the edge's keyed retry relies on
         return rpc
 
     return decorate

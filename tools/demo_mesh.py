@@ -33,7 +33,7 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overrides: object) -> MeshConfig:
+def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overrides: Any) -> MeshConfig:
     """A MeshConfig on free ports; `overrides` set MeshConfig fields (pool=..., health_checks=False, env=...)."""
     services = list(topology.load().services)
     counts = {name: (replicas or {}).get(name, 1) for name in services}
@@ -55,7 +55,7 @@ def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overri
     for key, value in overrides.items():
         if not hasattr(cfg, key):
             raise TypeError(f"MeshConfig has no field {key!r}")
-        setattr(cfg, key, {**cfg.env, **value} if key == "env" else value)  # type: ignore[dict-item]
+        setattr(cfg, key, {**cfg.env, **value} if key == "env" else value)
     return cfg
 
 

@@ -53,6 +53,10 @@ class RoomView:
     status_stamp: Stamp | None = None  # of the event that set room_status
 
 
+# What a reader sees of a room; the status stamp is bookkeeping of the merge.
+SHOWN = [f for f in RoomView.__dataclass_fields__ if f != "status_stamp"]
+
+
 def placeholder(room_id: str, at: dt.datetime) -> RoomView:
     """A room heard of through a reservation or payment before its RoomRegistered arrived."""
     return RoomView(room_id, updated_at=at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Connection, Index, Integer, MetaData, RowMapping, String, Table, Text, bindparam, select
 
 from svckit.tables import UtcDateTime
-from view_svc.domain import Reservation, RoomView, Stamp
+from view_svc.domain import SHOWN, Reservation, RoomView, Stamp
 from view_svc.timeline import Step
 
 metadata = MetaData()
@@ -49,8 +49,6 @@ timeline_steps = Table(
     Column("host_id", String(100), nullable=False),
 )
 
-# What a reader sees of a room; the status stamp is bookkeeping of the merge.
-VIEW_FIELDS = [f for f in RoomView.__dataclass_fields__ if f != "status_stamp"]
 
 # The event path's statements, built once: SQLAlchemy then skips building and keying them per event.
 _ADD_ROOM = room_views.insert()
@@ -70,7 +68,7 @@ _STEPS = select(timeline_steps).where(timeline_steps.c.reservation_id == bindpar
 
 
 def _view(row: RowMapping) -> RoomView:
-    fields = {f: row[f] for f in VIEW_FIELDS}
+    fields = {f: row[f] for f in SHOWN}
     stamp = Stamp(row["status_at"], row["status_event_id"]) if row["status_at"] is not None else None
     return RoomView(**fields, status_stamp=stamp)
 
@@ -86,7 +84,7 @@ class SqlRoomViews:
     def save(self, view: RoomView, new: bool) -> None:
         stamp = view.status_stamp
         values = {
-            **{f: getattr(view, f) for f in VIEW_FIELDS},
+            **{f: getattr(view, f) for f in SHOWN},
             "status_at": stamp.at if stamp else None,
             "status_event_id": stamp.event_id if stamp else "",
         }

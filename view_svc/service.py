@@ -14,7 +14,6 @@ from svckit.paging import BadPageToken, Page
 from svckit.uow import Units
 from view_svc import domain, handlers, timeline
 from view_svc.domain import RoomView
-from view_svc.repository import VIEW_FIELDS
 from view_svc.timeline import Step
 from view_svc.unit_of_work import ViewWork
 
@@ -28,7 +27,7 @@ ERRORS = {
 
 
 def view_reply(view: RoomView) -> view_pb2.RoomView:
-    fields = {f: getattr(view, f) for f in VIEW_FIELDS}
+    fields = {f: getattr(view, f) for f in domain.SHOWN}
     return view_pb2.RoomView(**{**fields, "updated_at": view.updated_at.isoformat()})
 
 

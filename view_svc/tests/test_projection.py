@@ -13,7 +13,7 @@ from svckit.consumer import Subscription, handle
 from svckit.db import Database
 from svckit.events import decode
 from svckit.tables import dead_letters, inbox
-from view_svc import handlers, repository
+from view_svc import domain, handlers
 from view_svc.main import subscriptions
 from view_svc.tests.fakes import all_rows, apply, at, story, wrap
 
@@ -21,7 +21,7 @@ SUBS = {sub.producer: sub for sub in subscriptions()}
 
 
 def rows(db: Database) -> list[dict]:
-    return [dict(zip(repository.VIEW_FIELDS, row, strict=True)) for row in all_rows(db)]
+    return [dict(zip(domain.SHOWN, row, strict=True)) for row in all_rows(db)]
 
 
 def row(db: Database, room_id: str) -> dict:
