@@ -67,7 +67,6 @@ class StoreCollector(Collector):
 def _age(oldest: dt.datetime | None) -> float:
     if oldest is None:
         return 0.0
-    oldest = oldest.replace(tzinfo=dt.UTC) if oldest.tzinfo is None else oldest  # SQLite returns naive UTC
     return max((dt.datetime.now(dt.UTC) - oldest).total_seconds(), 0.0)
 
 

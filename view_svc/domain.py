@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 REQUESTED, CONFIRMED, CANCELLED = "requested", "confirmed", "cancelled"
 APPROVED, REFUNDED = "approved", "refunded"
@@ -54,7 +54,7 @@ class RoomView:
 
 
 # What a reader sees of a room; the status stamp is bookkeeping of the merge.
-SHOWN = [f for f in RoomView.__dataclass_fields__ if f != "status_stamp"]
+SHOWN = [f.name for f in fields(RoomView) if f.name != "status_stamp"]
 
 
 def placeholder(room_id: str, at: dt.datetime) -> RoomView:
