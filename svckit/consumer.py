@@ -131,9 +131,10 @@ def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]]
         if handled:
             uow.conn.execute(_TRACK, [_tracking(sub, envelope.event_id) for envelope in handled])
         uow.commit()
-    for envelope, span in zip(handled, spans, strict=True):
-        with correlated(envelope.correlation_id), tracing.resumed(span):
-            logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
+    if logger.isEnabledFor(logging.DEBUG):
+        for envelope, span in zip(handled, spans, strict=True):
+            with correlated(envelope.correlation_id), tracing.resumed(span):
+                logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
     return outcomes
 
 

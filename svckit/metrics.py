@@ -122,7 +122,8 @@ def _measured(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[
 _methods: dict[object, str] = {}
 
 
-def _method_of(rpc: object) -> str:
+def method_of(rpc: object) -> str:
+    """The path (/pkg.Service/Method) a stub's method calls."""
     name = _methods.get(rpc)
     if name is None:
         raw = getattr(rpc, "_method", b"unknown")  # grpc's multicallables keep their path there
@@ -140,7 +141,7 @@ async def client_call(rpc: Callable[..., Awaitable[Any]], request: object, **kwa
         code = _code_of(exc)
         raise
     finally:
-        _record(_client(_method_of(rpc), code.name), code, time.perf_counter() - started)
+        _record(_client(method_of(rpc), code.name), code, time.perf_counter() - started)
 
 
 def saga_outcome(

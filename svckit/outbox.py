@@ -11,7 +11,6 @@ from nats.js import JetStreamContext
 from sqlalchemy import bindparam, select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
-from svckit import tracing
 from svckit.db import Committed, Database, now, outbox
 from svckit.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED
 
@@ -78,7 +77,7 @@ class OutboxRelay:
         event_id, subject, data, parent = row
         headers = {"Nats-Msg-Id": event_id}
         if parent:  # the trace of the transaction that wrote the event goes on in its consumers
-            headers["traceparent"] = tracing.published(subject.split(".")[2], subject, parent) or parent
+            headers["traceparent"] = parent
         try:
             return await self.js.publish_async(subject, data, headers=headers)
         except Exception as exc:
