@@ -11,8 +11,8 @@ from nats.js import JetStreamContext
 from sqlalchemy import bindparam, select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
+from svckit import metrics
 from svckit.db import Committed, Database, now, outbox
-from svckit.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +90,7 @@ class OutboxRelay:
         acks = [await self._send(row) for row in rows]
         done, _ = await asyncio.wait(acks, timeout=ACK_TIMEOUT_S)
         failed = [row for row, ack in zip(rows, acks, strict=True) if ack not in done or ack.exception()]
-        if failed:
-            OUTBOX_FAILURES.inc(len(failed))
-        OUTBOX_PUBLISHED.inc(len(rows) - len(failed))
+        metrics.published(len(rows) - len(failed), len(failed))
         for ack in acks:
             ack.cancel()  # one that timed out must not complete later
         return failed

@@ -97,7 +97,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     options = [("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
-    interceptors = [*tracing.server_interceptors(), metrics.ServerMetrics(), RejectMalformed()]
+    metrics.install(bool(settings.metrics_port))  # no port serves them: record none
+    interceptors = [*tracing.server_interceptors(), *metrics.server_interceptors(), RejectMalformed()]
     server = grpc.aio.server(interceptors=interceptors, options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
