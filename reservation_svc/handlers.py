@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy import Connection
@@ -21,6 +21,7 @@ from svckit.consumer import RetryLater
 from svckit.db import Database, UnitOfWork
 from svckit.idempotency import Key
 from svckit.logs import correlated
+from svckit.waits import Underway
 
 logger = logging.getLogger(__name__)
 COMPENSATION_S = 3.0  # its own budget: undoing must not die with the caller's deadline
@@ -52,6 +53,7 @@ class Saga:
     max_per_guest: int
     deadline: Callable[[float], object]  # a deadline that many seconds from now (svckit.mesh.Deadline)
     max_days_ahead: int = 730  # the latest check-in, in days from today (BNB_MAX_DAYS_AHEAD, from main)
+    underway: Underway = field(default_factory=Underway)  # sagas running here: their payment's event waits for them
 
 
 def _begin(db: Database, r: Reservation, max_per_guest: int, key: Key | None = None) -> str:
@@ -95,7 +97,7 @@ async def request_reservation(
     An idempotency key is claimed with the pending row and answered with the approved one (or the refusal).
     """
     r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today, saga.max_days_ahead)
-    with correlated(r.reservation_id):
+    with correlated(r.reservation_id), saga.underway.running(r.reservation_id):
         created = await saga.db.run(_begin, saga.db, r, saga.max_per_guest, key)
         paying = False
         try:
@@ -173,7 +175,7 @@ def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> No
     if found is None:
         return  # the saga failed and was undone: the refund follows
     if found[0].status == domain.PENDING:
-        raise RetryLater(f"reservation {found[0].reservation_id} is still pending")
+        raise RetryLater(f"reservation {found[0].reservation_id} is still pending", awaits=found[0].reservation_id)
     if (r := domain.confirm(found[0])) is not None:
         repo.save(uow.conn, r)
         uow.emit(domain.confirmed(r), aggregate_id=r.reservation_id)

@@ -20,12 +20,14 @@ from svckit import events, metrics, pull, tracing
 from svckit.db import Database, UnitOfWork, inbox, now
 from svckit.logs import correlated
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, account, bury
+from svckit.waits import Underway
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, object, events.EventEnvelope], None]
 Parents = dict[str, str] | None  # event id -> the traceparent of its message
 RETRY_DELAY_S = 1.0  # after a fault that could not be counted (the database away) or a lost broker
+WAIT_S = 10.0  # the longest an event waits for work underway here before it is redelivered after a delay instead
 
 
 @dataclass(frozen=True)
@@ -205,8 +207,14 @@ async def _settle(sub: Subscription, msg: Msg, outcome: object, redelivery: Rede
         await msg.ack()
 
 
-async def consume(nc: Client, db: Database, sub: Subscription, redelivery: Redelivery | None = None) -> None:
-    """Handle forever what the durable consumer delivers; replicas bind the same durable and so share the work."""
+async def consume(
+    nc: Client, db: Database, sub: Subscription, redelivery: Redelivery | None = None, underway: Underway | None = None
+) -> None:
+    """Handle forever what the durable consumer delivers; replicas bind the same durable and so share the work.
+
+    An event whose handler waits for work `underway` in this process (RetryLater.awaits) is retried when that work
+    ends, instead of being redelivered after a delay.
+    """
     redelivery = redelivery or Redelivery()
     retrying = Retrying(redelivery.max_wait_s)
     stream = events.stream_name(sub.producer)
@@ -219,11 +227,23 @@ async def consume(nc: Client, db: Database, sub: Subscription, redelivery: Redel
                     metrics.redelivered(sub.durable, again)
                 parents = _parents(msgs) if tracing.enabled else None
                 outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents)
+                if underway and any(isinstance(o, RetryLater) and o.awaits for o in outcomes):
+                    again_args = (underway, redelivery, retrying, parents)
+                    pairs = zip(items, outcomes, strict=True)
+                    outcomes = await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))
                 for msg, outcome in zip(msgs, outcomes, strict=True):
                     await _settle(sub, msg, outcome, redelivery)
         except Exception as exc:  # broker away: the durable keeps our place
             logger.warning("%s: consuming failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
+
+
+async def _waited(db: Database, sub: Subscription, item: list[Item], outcome: object, underway: Underway,
+                  redelivery: Redelivery, retrying: Retrying, parents: Parents) -> object:  # fmt: skip
+    """The outcome, or when it waits for work underway here: the outcome of handling it again once that ended."""
+    if isinstance(outcome, RetryLater) and outcome.awaits and await underway.ended(outcome.awaits, WAIT_S):
+        return (await db.run(process, db, sub, item, redelivery, retrying, parents))[0]
+    return outcome
 
 
 def _parents(msgs: list[Msg]) -> dict[str, str]:
