@@ -108,13 +108,20 @@ def _seen(uow: UnitOfWork, sub: Subscription, event_ids: list[str]) -> set[str]:
     return set(uow.conn.execute(_SEEN, {"consumer": sub.durable, "ids": event_ids}).scalars())
 
 
-def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]], parents: Parents) -> list:
-    """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails."""
+def _apply_batch(
+    db: Database, sub: Subscription, decoded: list[tuple[Any, Any]], parents: Parents, fresh: bool
+) -> list[str | Exception]:
+    """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails.
+
+    A `fresh` batch (first deliveries only) is not looked up in the inbox first: an event handled already (a
+    publisher's resend past JetStream's duplicate window, acks a broker crash forgot) then fails the inbox rows'
+    insert, the whole transaction rolls back, and the one-by-one replay finds it a duplicate.
+    """
     outcomes: list[str | Exception] = []
     handled: list[Any] = []  # envelopes
     spans: list[Any] = []  # their spans (None when tracing is off): the lines logged after commit name their traces
     with db.uow() as uow:
-        seen = _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
+        seen = set() if fresh else _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
         for envelope, payload in decoded:
             if envelope.event_id in seen:
                 outcomes.append(_duplicate(sub, envelope))
@@ -140,7 +147,9 @@ def _apply_batch(db: Database, sub: Subscription, decoded: list[tuple[Any, Any]]
     return outcomes
 
 
-def handle_batch(db: Database, sub: Subscription, items: list[Item], parents: Parents = None) -> list[str | Exception]:
+def handle_batch(
+    db: Database, sub: Subscription, items: list[Item], parents: Parents = None, fresh: bool = False
+) -> list[str | Exception]:
     """Apply a fetched batch (data, subject, stream sequence) in one transaction: an outcome or the fault per message.
 
     `parents` maps event ids to the traceparent their messages carried: each event gets a span of its own, a child
@@ -156,7 +165,7 @@ def handle_batch(db: Database, sub: Subscription, items: list[Item], parents: Pa
         except events.UndecodableEvent:
             return _one_by_one(db, sub, items, parents)
     try:
-        return _apply_batch(db, sub, decoded, parents)
+        return _apply_batch(db, sub, decoded, parents, fresh)
     except Exception as exc:
         logger.debug("%s: batch of %d failed (%s); one by one", sub.durable, len(items), exc)
         return _one_by_one(db, sub, items, parents)
@@ -180,9 +189,10 @@ def process(
     redelivery: Redelivery,
     retrying: Retrying,
     parents: Parents = None,
+    fresh: bool = False,
 ) -> list:
     """handle_batch, each handler failure counted: Failed (redeliver after a backoff) or, at max_deliver, 'dead'."""
-    return account(db, sub.durable, items, handle_batch(db, sub, items, parents), redelivery, retrying)
+    return account(db, sub.durable, items, handle_batch(db, sub, items, parents, fresh), redelivery, retrying)
 
 
 async def _settle(sub: Subscription, msg: Msg, outcome: object, redelivery: Redelivery) -> None:
@@ -226,7 +236,8 @@ async def consume(
                 if again := sum(m.metadata.num_delivered > 1 for m in msgs):
                     metrics.redelivered(sub.durable, again)
                 parents = _parents(msgs) if tracing.enabled else None
-                outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents)
+                fresh = not again  # first deliveries only: the inbox's primary key alone tells a duplicate
+                outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents, fresh)
                 if underway and any(isinstance(o, RetryLater) and o.awaits for o in outcomes):
                     again_args = (underway, redelivery, retrying, parents)
                     pairs = zip(items, outcomes, strict=True)
