@@ -8,9 +8,8 @@ import asyncio
 import shutil
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 
-from bench import procs, report, rest, runs, sink
+from bench import overhead, procs, report, rest, runs
 from bench.ceiling import Ceiling
 from tools import databases, topology
 from tools.demo_mesh import Mesh, mesh_config
@@ -28,13 +27,12 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--rest-concurrency", type=int, default=100)
     parser.add_argument("--rest-seconds", type=int, default=10)
-    parser.add_argument(
-        "--uninstrumented-cpu-ms", type=float, default=None, help="CPU per saga before tracing: judges the 3 % budget"
-    )
+    parser.add_argument("--overhead-rounds", type=int, default=5, help="turns of the three meshes (issue 12's budget)")
+    parser.add_argument("--overhead-sagas", type=int, default=600, help="sagas per mesh and round")
     return parser.parse_args()
 
 
-def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Figures, runs.Figures]:
+def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Figures, overhead.Overhead | None]:
     base = ROOT / ".data" / "bench"
     shutil.rmtree(base, ignore_errors=True)
     with ExitStack() as stack:
@@ -59,35 +57,24 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
 
             subject = runs.Subject("mesh", mesh.edge, mesh.cfg.nats_port, roots, full=True, mint=mesh.token)
             figures = asyncio.run(runs.measure(subject, args, tool))
-        return figures, bare, _traced(args, tool, base, urls)
-
-
-def _traced(args: argparse.Namespace, tool: str, base: Path, urls: dict[str, str]) -> runs.Figures:
-    """The same mesh with tracing on (every span sampled), exporting over OTLP/gRPC to a local sink."""
-    with sink.sink() as (received, endpoint):
-        print(f"bench: the mesh with BNB_OTLP_ENDPOINT={endpoint} (a local sink)", flush=True)
-        env = {"BNB_DRAIN_SECONDS": "0", "BNB_OTLP_ENDPOINT": endpoint}
-        cfg = mesh_config(base / "traced", envoy_concurrency=2, env=env, database_urls=urls)
-        with Mesh.start(cfg) as mesh:
-
-            def roots() -> procs.Roots:
-                return procs.supervised(mesh.process.pid, mesh.cfg.run_dir)
-
-            subject = runs.Subject("traced", mesh.edge, mesh.cfg.nats_port, roots, full=False, mint=mesh.token)
-            figures = asyncio.run(runs.measure(subject, args, tool))
-        print(f"bench: the sink received {received.spans} spans", flush=True)
-        return figures
+    if urls or not args.overhead_rounds:
+        return figures, bare, None  # three meshes at once need three sets of databases: SQLite only
+    found = overhead.measure(base / "overhead", args.overhead_rounds, args.overhead_sagas, args.warmup)
+    return figures, bare, found
 
 
 def main() -> None:
     args = _args()
     tool = rest.tool()  # before anything runs: an install is not measured
-    mesh, bare, traced = _measure(args, tool)
+    mesh, bare, found = _measure(args, tool)
     judged = args.db == "sqlite"
     results = report.targets(mesh, bare, judged)
-    results += report.tracing(mesh, traced, args.uninstrumented_cpu_ms, judged)
+    if found:
+        results += report.tracing(found, judged)
     print()
     print(report.details(mesh, bare))
+    if found:
+        print(found)
     print()
     print(f"bench ({args.db}){'' if judged else ': figures for production users, no targets'}")
     print(report.HEADER)

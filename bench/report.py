@@ -6,6 +6,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from bench.overhead import Overhead
 from bench.runs import Figures
 from tools import load
 
@@ -101,17 +102,17 @@ def targets(mesh: Figures, bare: Figures, judged: bool) -> list[Target]:
 TRACING_LIMITS = {"unset_over_uninstrumented": 0.03, "on_over_unset": 0.15}
 
 
-def tracing(unset: Figures, on: Figures, uninstrumented_ms: float | None, judged: bool) -> list[Target]:
-    """CPU per saga with BNB_OTLP_ENDPOINT unset (the main run) against the bench before the instrumentation
-    (`uninstrumented_ms`, when given), and with tracing on at 100 % sampling against unset."""
-    unset_ms, on_ms = _per(unset.saga_cpu, unset.sagas.ok), _per(on.saga_cpu, on.sagas.ok)
+def tracing(found: Overhead, judged: bool) -> list[Target]:
+    """Median CPU per saga of the three meshes that took turns: with tracing unset against the same mesh without
+    its instrumentation (no metrics recorded, no tracing), and with tracing on at 100 % sampling against unset."""
+    bare, unset, on = (found.median(run) for run in ("uninstrumented", "unset", "traced"))
     lim = TRACING_LIMITS if judged else dict.fromkeys(TRACING_LIMITS)
-    lines = [Target("CPU per saga, tracing on (100 % sampled)", on_ms, None, "ms", ceiling=unset_ms),
-             Target("  tracing on over unset", on_ms / unset_ms - 1, lim["on_over_unset"], "x")]  # fmt: skip
-    if uninstrumented_ms:
-        lines.append(Target("  tracing unset over uninstrumented", unset_ms / uninstrumented_ms - 1,
-                            lim["unset_over_uninstrumented"], "x", ceiling=None))  # fmt: skip
-    return lines
+    return [
+        Target("CPU per saga, tracing unset (side by side)", unset, None, "ms", ceiling=bare),
+        Target("  unset over uninstrumented", unset / bare - 1, lim["unset_over_uninstrumented"], "x"),
+        Target("CPU per saga, tracing on (100 % sampled)", on, None, "ms", ceiling=unset),
+        Target("  tracing on over unset", on / unset - 1, lim["on_over_unset"], "x"),
+    ]
 
 
 def _service(program: str) -> str:

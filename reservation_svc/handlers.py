@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bnb.events.v1 import events_pb2 as ev
@@ -24,6 +24,7 @@ from svckit.policies import Policies, on
 from svckit.retries import RetryLater
 from svckit.tables import now
 from svckit.uow import Runner, Units
+from svckit.waits import Underway
 
 logger = logging.getLogger(__name__)
 COMPENSATION_S = 3.0  # its own budget: undoing must not die with the caller's deadline
@@ -50,6 +51,7 @@ class Saga:
     max_per_guest: int
     deadline: Callable[[float], Deadline]  # a deadline that many seconds from now (svckit.calls.Deadline)
     max_days_ahead: int = 730  # the latest check-in, in days from today (BNB_MAX_DAYS_AHEAD, from main)
+    underway: Underway = field(default_factory=Underway)  # sagas running here: their payment's event waits for them
 
 
 def _begin(units: Units[ReservationWork], r: Reservation, max_per_guest: int, key: Key | None = None) -> None:
@@ -92,7 +94,7 @@ async def request_reservation(
     An idempotency key is claimed with the pending row and answered with the approved one (or the refusal).
     """
     r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today, saga.max_days_ahead, now())
-    with correlated(r.reservation_id):
+    with correlated(r.reservation_id), saga.underway.running(r.reservation_id):
         await saga.db.run(_begin, saga.units, r, saga.max_per_guest, key)
         paying = False
         try:
@@ -169,7 +171,7 @@ def on_payment_approved(uow: ReservationWork, event: ev.PaymentApproved, _envelo
     if found is None:
         return  # the saga failed and was undone: the refund follows
     if found.status == domain.PENDING:
-        raise RetryLater(f"reservation {found.reservation_id} is still pending")
+        raise RetryLater(f"reservation {found.reservation_id} is still pending", awaits=found.reservation_id)
     if (r := domain.confirm(found)) is not None:
         uow.reservations.save(r)
         uow.emit(domain.confirmed(r), aggregate_id=r.reservation_id)

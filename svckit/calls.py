@@ -38,7 +38,7 @@ class Deadline:
 def channel(addr: str) -> grpc.aio.Channel:
     """One channel to the mesh listener per process; `no_proxy`-proof (no HTTP proxy for loopback)."""
     options = [("grpc.enable_http_proxy", 0)]
-    return grpc.aio.insecure_channel(addr, options=options, interceptors=tracing.client_interceptors())
+    return grpc.aio.insecure_channel(addr, options=options)
 
 
 def overloaded(exc: grpc.aio.AioRpcError) -> bool:
@@ -52,12 +52,14 @@ async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Dead
 
     Retries are the mesh's alone (Envoy's route retry policy, Istio's VirtualService in a cluster): a client
     layer on top would multiply the attempts under overload. Raises grpc.aio.AioRpcError; DEADLINE_EXCEEDED,
-    without calling, when the deadline is already spent. Counted and timed by method and status (svckit.metrics).
+    without calling, when the deadline is already spent. Counted and timed by method and status (svckit.metrics),
+    and traced as a CLIENT span when tracing is on (svckit.tracing).
     """
     remaining = deadline.remaining()
     if remaining < MIN_CALL_S:
         raise DeadlineSpent()
-    return await metrics.client_call(rpc, request, timeout=remaining, metadata=metadata)
+    with tracing.client(metrics.method_of(rpc)) as traced:  # a CLIENT span, its traceparent as metadata
+        return await metrics.client_call(rpc, request, timeout=remaining, metadata=(*metadata, *traced))
 
 
 class DeadlineSpent(grpc.aio.AioRpcError):

@@ -22,11 +22,14 @@ from svckit.policies import Handler
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, account, bury
 from svckit.tables import inbox, now
 from svckit.uow import UnitOfWork
+from svckit.waits import Underway
 
 logger = logging.getLogger(__name__)
 
 Parents = dict[str, str] | None  # event id -> the traceparent of its message
+Outcome = str | Exception | Failed  # of one message: 'done', 'duplicate', 'dead', or what to redeliver it after
 RETRY_DELAY_S = 1.0  # after a fault that could not be counted (the database away) or a lost broker
+WAIT_S = 10.0  # the longest an event waits for work underway here before it is redelivered after a delay instead
 
 
 @dataclass(frozen=True)
@@ -108,14 +111,19 @@ def _seen(uow: UnitOfWork, sub: Subscription, event_ids: list[str]) -> set[str]:
 
 
 def _apply_batch(
-    db: Database, sub: Subscription, decoded: list[tuple[Any, Any]], parents: Parents
+    db: Database, sub: Subscription, decoded: list[tuple[Any, Any]], parents: Parents, fresh: bool
 ) -> list[str | Exception]:
-    """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails."""
+    """Every new event of the batch and its inbox rows in one transaction; raises when any handler fails.
+
+    A `fresh` batch (first deliveries only) is not looked up in the inbox first: an event handled already (a
+    publisher's resend past JetStream's duplicate window, acks a broker crash forgot) then fails the inbox rows'
+    insert, the whole transaction rolls back, and the one-by-one replay finds it a duplicate.
+    """
     outcomes: list[str | Exception] = []
     handled: list[Any] = []  # envelopes
     spans: list[Any] = []  # their spans (None when tracing is off): the lines logged after commit name their traces
     with db.uow() as uow:
-        seen = _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
+        seen = set() if fresh else _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
         for envelope, payload in decoded:
             if envelope.event_id in seen:
                 outcomes.append(_duplicate(sub, envelope))
@@ -134,13 +142,16 @@ def _apply_batch(
         if handled:
             uow.conn.execute(_TRACK, [_tracking(sub, envelope.event_id) for envelope in handled])
         uow.commit()
-    for envelope, span in zip(handled, spans, strict=True):
-        with correlated(envelope.correlation_id), tracing.resumed(span):
-            logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
+    if logger.isEnabledFor(logging.DEBUG):
+        for envelope, span in zip(handled, spans, strict=True):
+            with correlated(envelope.correlation_id), tracing.resumed(span):
+                logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
     return outcomes
 
 
-def handle_batch(db: Database, sub: Subscription, items: list[Item], parents: Parents = None) -> list[str | Exception]:
+def handle_batch(
+    db: Database, sub: Subscription, items: list[Item], parents: Parents = None, fresh: bool = False
+) -> list[str | Exception]:
     """Apply a fetched batch (data, subject, stream sequence) in one transaction: an outcome or the fault per message.
 
     `parents` maps event ids to the traceparent their messages carried: each event gets a span of its own, a child
@@ -156,7 +167,7 @@ def handle_batch(db: Database, sub: Subscription, items: list[Item], parents: Pa
         except events.UndecodableEvent:
             return _one_by_one(db, sub, items, parents)
     try:
-        return _apply_batch(db, sub, decoded, parents)
+        return _apply_batch(db, sub, decoded, parents, fresh)
     except Exception as exc:
         logger.debug("%s: batch of %d failed (%s); one by one", sub.durable, len(items), exc)
         return _one_by_one(db, sub, items, parents)
@@ -180,9 +191,10 @@ def process(
     redelivery: Redelivery,
     retrying: Retrying,
     parents: Parents = None,
-) -> list[str | Exception | Failed]:
+    fresh: bool = False,
+) -> list[Outcome]:
     """handle_batch, each handler failure counted: Failed (redeliver after a backoff) or, at max_deliver, 'dead'."""
-    return account(db, sub.durable, items, handle_batch(db, sub, items, parents), redelivery, retrying)
+    return account(db, sub.durable, items, handle_batch(db, sub, items, parents, fresh), redelivery, retrying)
 
 
 async def _settle(sub: Subscription, msg: Msg, outcome: object, redelivery: Redelivery) -> None:
@@ -207,8 +219,14 @@ async def _settle(sub: Subscription, msg: Msg, outcome: object, redelivery: Rede
         await msg.ack()
 
 
-async def consume(nc: Client, db: Database, sub: Subscription, redelivery: Redelivery | None = None) -> None:
-    """Handle forever what the durable consumer delivers; replicas bind the same durable and so share the work."""
+async def consume(
+    nc: Client, db: Database, sub: Subscription, redelivery: Redelivery | None = None, underway: Underway | None = None
+) -> None:
+    """Handle forever what the durable consumer delivers; replicas bind the same durable and so share the work.
+
+    An event whose handler waits for work `underway` in this process (RetryLater.awaits) is retried when that work
+    ends, instead of being redelivered after a delay.
+    """
     redelivery = redelivery or Redelivery()
     retrying = Retrying(redelivery.max_wait_s)
     stream = events.stream_name(sub.producer)
@@ -220,12 +238,25 @@ async def consume(nc: Client, db: Database, sub: Subscription, redelivery: Redel
                 if again := sum(m.metadata.num_delivered > 1 for m in msgs):
                     metrics.redelivered(sub.durable, again)
                 parents = _parents(msgs) if tracing.enabled else None
-                outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents)
+                fresh = not again  # first deliveries only: the inbox's primary key alone tells a duplicate
+                outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents, fresh)
+                if underway and any(isinstance(o, RetryLater) and o.awaits for o in outcomes):
+                    again_args = (underway, redelivery, retrying, parents)
+                    pairs = zip(items, outcomes, strict=True)
+                    outcomes = [*await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))]
                 for msg, outcome in zip(msgs, outcomes, strict=True):
                     await _settle(sub, msg, outcome, redelivery)
         except Exception as exc:  # broker away: the durable keeps our place
             logger.warning("%s: consuming failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
+
+
+async def _waited(db: Database, sub: Subscription, item: list[Item], outcome: Outcome, underway: Underway,
+                  redelivery: Redelivery, retrying: Retrying, parents: Parents) -> Outcome:  # fmt: skip
+    """The outcome, or when it waits for work underway here: the outcome of handling it again once that ended."""
+    if isinstance(outcome, RetryLater) and outcome.awaits and await underway.ended(outcome.awaits, WAIT_S):
+        return (await db.run(process, db, sub, item, redelivery, retrying, parents))[0]
+    return outcome
 
 
 def _parents(msgs: list[Msg]) -> dict[str, str]:

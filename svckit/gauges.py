@@ -45,7 +45,7 @@ class StoreCollector(Collector):
         try:
             with self.db.read() as conn:
                 unsent = conn.execute(_UNSENT).one() if self.outbox_rows else None
-                dead: dict[str, int] = dict(conn.execute(_DEAD).tuples().all()) if self.durables else {}
+                dead: dict[str, int] = {c: n for c, n in conn.execute(_DEAD)} if self.durables else {}
         except Exception as exc:  # the database away: these series go missing, which an alert can see
             logger.warning("reading the outbox and dead letters for metrics failed: %s", exc)
             return

@@ -3,7 +3,7 @@
 Each labelled child is bound once and cached, so that a call or an event costs a dict look-up, a counter
 increment and a histogram bucket, not a label look-up with its lock and string work. Numbers that live in the
 database or in JetStream (unsent rows, dead letters, pending messages) are read when Prometheus scrapes or on a
-slow timer (svckit.gauges), never on the hot path.
+slow timer (svckit.gauges), never on the hot path. A process that serves no metrics records none (install).
 """
 
 from __future__ import annotations
@@ -48,6 +48,17 @@ REDELIVERIES = Counter("bnb_consumer_redeliveries", "Messages delivered more tha
 DEAD_LETTERED = Counter("bnb_consumer_dead_letters", "Messages dead-lettered by this process", ["durable"])
 
 
+# Off (install(False)) in a process that serves no /metrics: then every function below returns at once, and the
+# server installs no interceptor, so the bench can measure the mesh without its instrumentation.
+recording = True
+
+
+def install(on: bool) -> None:
+    """Record metrics from now on (`on`), or nothing at all; svckit.server calls it with "a port serves them"."""
+    global recording
+    recording = on
+
+
 def _binder(*metrics: Any) -> Callable[..., tuple[Any, ...]]:
     """labels(...) of each metric, once per distinct label values."""
     bound: dict[tuple[str, ...], tuple[Any, ...]] = {}
@@ -81,6 +92,11 @@ def _code_of(exc: BaseException) -> grpc.StatusCode:
     if isinstance(exc, grpc.aio.AioRpcError):
         return exc.code()
     return grpc.StatusCode.UNKNOWN if isinstance(exc, Exception) else grpc.StatusCode.CANCELLED
+
+
+def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
+    """[the server metrics interceptor] while recording, else nothing to install."""
+    return [ServerMetrics()] if recording else []
 
 
 class ServerMetrics(grpc.aio.ServerInterceptor):
@@ -133,7 +149,8 @@ def _measured(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[
 _methods: dict[object, str] = {}
 
 
-def _method_of(rpc: object) -> str:
+def method_of(rpc: object) -> str:
+    """The path (/pkg.Service/Method) a stub's method calls."""
     name = _methods.get(rpc)
     if name is None:
         raw = getattr(rpc, "_method", b"unknown")  # grpc's multicallables keep their path there
@@ -143,6 +160,8 @@ def _method_of(rpc: object) -> str:
 
 async def client_call(rpc: Callable[..., Awaitable[T]], request: object, **kwargs: Any) -> T:
     """`await rpc(request, **kwargs)`, counted and timed by method and status code."""
+    if not recording:
+        return await rpc(request, **kwargs)
     started = time.perf_counter()
     code = OK
     try:
@@ -151,7 +170,7 @@ async def client_call(rpc: Callable[..., Awaitable[T]], request: object, **kwarg
         code = _code_of(exc)
         raise
     finally:
-        _record(_client(_method_of(rpc), code.name), code, time.perf_counter() - started)
+        _record(_client(method_of(rpc), code.name), code, time.perf_counter() - started)
 
 
 def saga_outcome(
@@ -164,6 +183,8 @@ def saga_outcome(
     def decorate(saga: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         @functools.wraps(saga)
         async def counted(*args: P.args, **kwargs: P.kwargs) -> R:
+            if not recording:
+                return await saga(*args, **kwargs)
             try:
                 result = await saga(*args, **kwargs)
             except uncounted:
@@ -186,24 +207,38 @@ def saga_outcome(
 
 
 def recovered() -> None:
-    SAGAS_RECOVERED.inc()
+    if recording:
+        SAGAS_RECOVERED.inc()
 
 
 def compensated(step: str, done: bool) -> None:
-    _compensation(step, "done" if done else "failed")[0].inc()
+    if recording:
+        _compensation(step, "done" if done else "failed")[0].inc()
 
 
 def handled(durable: str, event_type: str, seconds: float) -> None:
-    _handling(durable, event_type)[0].observe(seconds)
+    if recording:
+        _handling(durable, event_type)[0].observe(seconds)
 
 
 def duplicate(durable: str) -> None:
-    _durable(durable)[0].inc()
+    if recording:
+        _durable(durable)[0].inc()
 
 
 def redelivered(durable: str, messages: int = 1) -> None:
-    _durable(durable)[1].inc(messages)
+    if recording:
+        _durable(durable)[1].inc(messages)
 
 
 def dead_lettered(durable: str) -> None:
-    _durable(durable)[2].inc()
+    if recording:
+        _durable(durable)[2].inc()
+
+
+def published(ok: int, failed: int) -> None:
+    """The outbox relay's publishes: `ok` PubAck'd, `failed` without one (to be retried)."""
+    if recording:
+        OUTBOX_PUBLISHED.inc(ok)
+        if failed:
+            OUTBOX_FAILURES.inc(failed)

@@ -12,9 +12,8 @@ from nats.js.api import PubAck
 from sqlalchemy import bindparam, select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
-from svckit import tracing
+from svckit import metrics
 from svckit.db import Database
-from svckit.metrics import OUTBOX_FAILURES, OUTBOX_PUBLISHED
 from svckit.tables import now, outbox
 from svckit.uow import Committed
 
@@ -81,7 +80,7 @@ class OutboxRelay:
         event_id, subject, data, parent = row
         headers = {"Nats-Msg-Id": event_id}
         if parent:  # the trace of the transaction that wrote the event goes on in its consumers
-            headers["traceparent"] = tracing.published(subject.split(".")[2], subject, parent) or parent
+            headers["traceparent"] = parent
         try:
             return await self.js.publish_async(subject, data, headers=headers)
         except Exception as exc:
@@ -94,9 +93,7 @@ class OutboxRelay:
         acks = [await self._send(row) for row in rows]
         done, _ = await asyncio.wait(acks, timeout=ACK_TIMEOUT_S)
         failed = [row for row, ack in zip(rows, acks, strict=True) if ack not in done or ack.exception()]
-        if failed:
-            OUTBOX_FAILURES.inc(len(failed))
-        OUTBOX_PUBLISHED.inc(len(rows) - len(failed))
+        metrics.published(len(rows) - len(failed), len(failed))
         for ack in acks:
             ack.cancel()  # one that timed out must not complete later
         return failed

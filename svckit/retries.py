@@ -30,6 +30,10 @@ class RetryLater(Exception):
 
     delay_s = 0.01
 
+    def __init__(self, reason: str, awaits: str = "") -> None:
+        super().__init__(reason)
+        self.awaits = awaits  # the work it waits for, if it may be underway in this process (svckit.waits)
+
 
 class Overdue(Exception):
     """An event asked to wait (RetryLater) for longer than max_wait_s: from then on, each wait is a failure."""

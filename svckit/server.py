@@ -21,6 +21,7 @@ from svckit.consumer import Subscription, consume
 from svckit.db import Database
 from svckit.outbox import OutboxRelay
 from svckit.retries import Redelivery
+from svckit.waits import Underway
 from svckit.wire import RejectMalformed
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class App:
     produces: bool = False
     subscriptions: Sequence[Subscription] = ()
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    underway: Underway | None = None  # work its event handlers may wait for (svckit.waits)
 
 
 def public_pool(path: str) -> tuple[descriptor_pool.DescriptorPool, list[str]]:
@@ -77,7 +79,7 @@ async def _event_plumbing(app: App) -> None:
     js, settings = nc.jetstream(), app.settings
     try:
         redelivery = Redelivery(settings.max_deliver, settings.redelivery_backoff_s, settings.max_wait_s)
-        jobs = [consume(nc, app.db, sub, redelivery) for sub in app.subscriptions]
+        jobs = [consume(nc, app.db, sub, redelivery, app.underway) for sub in app.subscriptions]
         if settings.metrics_port:  # the gauges are read only from /metrics: no polling when none is served
             jobs += [gauges.watch_pending(js, sub.producer, sub.durable) for sub in app.subscriptions]
         if app.produces:
@@ -97,7 +99,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     options = [("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
-    interceptors = [*tracing.server_interceptors(), metrics.ServerMetrics(), RejectMalformed()]
+    metrics.install(bool(settings.metrics_port))  # no port serves them: record none
+    interceptors = [*tracing.server_interceptors(), *metrics.server_interceptors(), RejectMalformed()]
     server = grpc.aio.server(interceptors=interceptors, options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -1,16 +1,22 @@
-"""Fixtures shared by the integration tests: one private mesh per session."""
+"""Fixtures shared by the integration tests: one private mesh per session; a private nats-server per test."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.harness import Mesh, mesh_config
+from tests.harness import Mesh, free_ports, mesh_config
+from tools import probes
 
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +46,35 @@ def quiet_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
 def quiet_http(quiet_mesh: Mesh) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=quiet_mesh.url, timeout=10, trust_env=False) as client:
         yield client
+
+
+@dataclass
+class Nats:
+    url: str
+    monitor: int
+    process: subprocess.Popen
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[Nats]:
+    port, monitor = free_ports(2)
+    cmd = [
+        str(BIN / "nats-server"),
+        "-a",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        str(monitor),
+        "-js",
+        "-sd",
+        str(tmp_path),
+    ]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = Nats(f"nats://127.0.0.1:{port}", monitor, process)
+    try:
+        probes.wait_until(lambda: probes.nats_ready(monitor), 20, "nats-server")
+        yield server
+    finally:  # the test may have restarted it: end the one running now
+        server.process.terminate()
+        server.process.wait(timeout=20)

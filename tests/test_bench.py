@@ -16,6 +16,7 @@ import pytest
 
 from bench import procs, report, rest, workloads
 from bench.ceiling import Ceiling, envoy
+from bench.overhead import Overhead
 from bnb.room.v1 import room_pb2, room_pb2_grpc
 from tools import envoy_config, load, tokens
 
@@ -28,6 +29,18 @@ def test_a_target_says_missed_beside_its_ceiling_and_ratio() -> None:
 def test_an_unjudged_figure_is_printed_without_a_verdict() -> None:
     target = report.Target("saga latency p50", 30.0, None, "ms")
     assert target.met and str(target).endswith("-")
+
+
+def test_the_tracing_budget_compares_the_median_rounds_of_the_meshes_side_by_side() -> None:
+    rounds = {"uninstrumented": [10.0, 30.0, 10.0], "unset": [10.2, 10.3, 50.0], "traced": [11.5, 12.0, 11.0]}
+    lines = report.tracing(Overhead(rounds, 600, 1234), judged=True)
+    assert [(t.name.strip(), round(t.value, 3), t.met) for t in lines] == [
+        ("CPU per saga, tracing unset (side by side)", 10.3, True),
+        ("unset over uninstrumented", 0.03, False),  # 10.3 / 10.0: just over 3 %
+        ("CPU per saga, tracing on (100 % sampled)", 11.5, True),
+        ("tracing on over unset", 0.117, True),
+    ]
+    assert "1234 spans" in str(Overhead(rounds, 600, 1234))
 
 
 def test_the_cpu_table_sums_replicas_per_service_and_totals() -> None:

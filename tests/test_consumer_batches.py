@@ -55,6 +55,23 @@ def test_a_batch_applies_every_event_once_and_a_redelivered_batch_changes_nothin
     assert (policy.calls, count(db, effects), count(db, inbox)) == (3, 3, 3)
 
 
+def test_a_first_delivery_of_an_event_handled_already_is_still_a_duplicate(db: Database) -> None:
+    handled, new = message("room1"), message("room2")
+    policy = Policy()
+    assert handle_batch(db, sub(policy), [handled]) == ["done"]
+    # Delivered as new (its ack forgotten by a crashed broker): not looked up first, so the batch's transaction
+    # fails on the inbox (here already on the effect's key), rolls back, and the replay one by one sorts it out.
+    assert handle_batch(db, sub(policy), [handled, new], fresh=True) == ["duplicate", "done"]
+    assert (count(db, effects), count(db, inbox)) == (2, 2)
+    assert policy.calls == 1 + 1 + 1  # the first batch; the fresh batch failing at room1 again; room2, alone
+
+
+def test_the_same_event_twice_in_a_fresh_batch_is_applied_once(db: Database) -> None:
+    one = message("room1")
+    assert handle_batch(db, sub(Policy()), [one, one], fresh=True) == ["done", "duplicate"]
+    assert (count(db, effects), count(db, inbox)) == (1, 1)
+
+
 def test_the_same_event_twice_in_one_batch_is_applied_once(db: Database) -> None:
     one = message("room1")
     assert handle_batch(db, sub(Policy()), [one, one]) == ["done", "duplicate"]

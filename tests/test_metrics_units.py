@@ -127,3 +127,19 @@ def test_the_store_gauges_read_unsent_rows_and_dead_letters_at_scrape_time(db: D
     read = {s.name: s.value for family in collector.collect() for s in family.samples}
     assert read["bnb_outbox_unsent"] == 1 and read["bnb_dead_letters"] == 1
     assert 0 <= read["bnb_outbox_oldest_unsent_age_seconds"] < 60
+
+
+def test_a_process_that_serves_no_metrics_records_none(db: Database) -> None:
+    before = sample("bnb_grpc_client_requests_total", method=CHECK, code="OK")
+    handled_before = sample("bnb_consumer_handling_seconds_count", durable=DURABLE, type="RoomRegistered")
+    metrics.install(False)
+    try:
+        assert metrics.server_interceptors() == []
+        asyncio.run(_calls([""]))  # served and called: neither counted
+        sub = Subscription(DURABLE, "room", {"RoomRegistered": lambda uow, event, envelope: None})
+        assert handle(db, sub, *message("room-9")) == "done"
+    finally:
+        metrics.install(True)
+    assert sample("bnb_grpc_client_requests_total", method=CHECK, code="OK") == before
+    assert sample("bnb_consumer_handling_seconds_count", durable=DURABLE, type="RoomRegistered") == handled_before
+    assert [type(i) for i in metrics.server_interceptors()] == [metrics.ServerMetrics]

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import nats
@@ -18,43 +15,9 @@ from svckit import broker, events, migrate
 from svckit.db import Database
 from svckit.outbox import OutboxRelay
 from svckit.tables import outbox
-from tests.harness import free_ports
-from tools import probes
+from tests.conftest import Nats
 
 pytestmark = pytest.mark.integration
-BIN = Path(sys.executable).parent
-
-
-@dataclass
-class Nats:
-    url: str
-    monitor: int
-    process: subprocess.Popen
-
-
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[Nats]:
-    port, monitor = free_ports(2)
-    cmd = [
-        str(BIN / "nats-server"),
-        "-a",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "-m",
-        str(monitor),
-        "-js",
-        "-sd",
-        str(tmp_path),
-    ]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = Nats(f"nats://127.0.0.1:{port}", monitor, process)
-    try:
-        probes.wait_until(lambda: probes.nats_ready(monitor), 20, "nats-server")
-        yield server
-    finally:  # the test may have restarted it: end the one running now
-        server.process.terminate()
-        server.process.wait(timeout=20)
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ def test_the_outbox_row_and_the_handoff_carry_the_writers_trace_context(db: Data
     assert (handed[3] or "").split("-")[:3] == expected  # the in-memory handoff from commit carries it too
 
 
-def test_the_relay_sends_it_as_a_header_under_a_publish_span(db: Database, spans: Any) -> None:
+def test_the_relay_sends_the_writers_trace_context_as_a_header(db: Database, spans: Any) -> None:
     with spans.tracer.start_as_current_span("request") as request:
         register(db, "room-1")
     js = FakeJetStream()
@@ -92,9 +92,9 @@ def test_the_relay_sends_it_as_a_header_under_a_publish_span(db: Database, spans
 
     asyncio.run(relay())
     ((subject, _, headers),) = js.published
-    (publish,) = [s for s in spans.get_finished_spans() if s.name == "publish RoomRegistered"]
-    assert publish.parent is not None and publish.parent.span_id == ids(request)[1]
-    assert headers["traceparent"].split("-")[1:3] == [f"{ids(publish)[0]:032x}", f"{ids(publish)[1]:016x}"]
+    flags = request.get_span_context().trace_flags
+    assert headers["traceparent"] == f"00-{ids(request)[0]:032x}-{ids(request)[1]:016x}-{flags:02x}"  # its children
+    assert [s.name for s in spans.get_finished_spans()] == ["request"]  # the relay records no span of its own
     assert headers["Nats-Msg-Id"] and subject == events.subject("room", "RoomRegistered")
 
 
@@ -132,8 +132,24 @@ def test_nothing_is_traced_without_an_endpoint(db: Database) -> None:
     settings = Settings.from_env("room", {})
     assert settings.otlp_endpoint == ""
     tracing.setup(settings.service, settings.otlp_endpoint)
-    assert (tracing.enabled, tracing.server_interceptors(), tracing.client_interceptors()) == (False, [], None)
+    assert (tracing.enabled, tracing.server_interceptors()) == (False, [])
+    with tracing.client("/bnb.room.v1.RoomHolds/HoldRoom") as carried:
+        assert carried == ()  # no span, nothing added to the call's metadata
     (handed,) = register(db, "room-1")
     assert handed[3] is None and tracing.trace_id() == ""
     with db.read() as conn:
         assert conn.execute(select(outbox.c.traceparent)).scalar_one() is None
+
+
+@pytest.mark.parametrize(
+    "parent", ["", "garbage", "00-" + "z" * 32 + "-" + "1" * 16 + "-01", "00-" + "0" * 32 + "-" + "0" * 16 + "-01"]
+)
+def test_an_event_without_a_valid_traceparent_starts_a_trace_of_its_own(
+    parent: str, spans: InMemorySpanExporter
+) -> None:
+    envelope = events.envelope(RoomRegistered("room-1", "h1", "Loft", 100, "available"), producer="room",
+                               aggregate_id="room-1")  # fmt: skip
+    with tracing.consumed("view-room", envelope, parent):
+        assert trace.get_current_span().get_span_context().is_valid
+    (span,) = spans.get_finished_spans()
+    assert (span.name, span.parent) == ("process RoomRegistered", None)

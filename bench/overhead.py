@@ -1,0 +1,78 @@
+"""Issue 12's budget: the mesh without its instrumentation, with it (tracing unset), and traced at 100 %, side by side.
+
+The three meshes run at once and take turns, round after round, each round's order reversed from the last: the
+machine's drift (it is shared and noisy) then falls on all three alike, and the median round of each is compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import procs, sink, workloads
+from tools.demo_mesh import Mesh, mesh_config
+
+RUNS = ("uninstrumented", "unset", "traced")
+
+
+@dataclass
+class Overhead:
+    """CPU per saga (ms, every process of the mesh) of each round, per run."""
+
+    rounds: dict[str, list[float]]
+    sagas: int  # per round
+    spans: int  # what the traced mesh's sink received
+
+    def median(self, run: str) -> float:
+        return statistics.median(self.rounds[run])
+
+    def __str__(self) -> str:
+        lines = [
+            f"instrumentation overhead: {len(self.rounds[RUNS[0]])} rounds of {self.sagas} sagas at c=32 per mesh,"
+            f" taking turns (CPU per saga, ms, every process); the traced mesh's sink received {self.spans} spans"
+        ]
+        for run, values in self.rounds.items():
+            lines.append(f"  {run:<15} median {self.median(run):6.2f}   rounds " + " ".join(f"{v:.2f}" for v in values))
+        return "\n".join(lines)  # fmt: skip
+
+
+async def _round(mesh: Mesh, n: int) -> float:
+    meter = procs.CpuMeter(lambda: procs.supervised(mesh.process.pid, mesh.cfg.run_dir))
+    await workloads.drained(mesh.cfg.nats_port)
+    meter.start()
+    result = await workloads.sagas(mesh.edge, n, 32, mesh.token)
+    await workloads.drained(mesh.cfg.nats_port)
+    return 1000 * sum(meter.stop().values()) / max(result.ok, 1)
+
+
+def measure(base: Path, rounds: int, sagas: int, warmup: int) -> Overhead:
+    """Start the three meshes (on SQLite: at once, they would need three sets of PostgreSQL databases), warm each
+    up, then `rounds` rounds of `sagas` sagas on each."""
+    with ExitStack() as stack:
+        received, endpoint = stack.enter_context(sink.sink())
+        env: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+            "uninstrumented": ({}, {"metrics_ports": {}}),  # no /metrics: nothing recorded; no tracing
+            "unset": ({}, {}),
+            "traced": ({"BNB_OTLP_ENDPOINT": endpoint}, {}),
+        }
+        meshes: dict[str, Mesh] = {}
+        for run in RUNS:
+            extra_env, fields = env[run]
+            cfg = mesh_config(base / run, envoy_concurrency=2, env={"BNB_DRAIN_SECONDS": "0", **extra_env}, **fields)
+            meshes[run] = stack.enter_context(Mesh.start(cfg))
+        print(f"bench: instrumentation overhead, {', '.join(RUNS)} side by side", flush=True)
+
+        async def turns() -> dict[str, list[float]]:
+            for mesh in meshes.values():
+                await workloads.sagas(mesh.edge, warmup, 32, mesh.token)
+            found: dict[str, list[float]] = {run: [] for run in RUNS}
+            for i in range(rounds):
+                for run in RUNS if i % 2 == 0 else RUNS[::-1]:
+                    found[run].append(await _round(meshes[run], sagas))
+            return found
+
+        return Overhead(asyncio.run(turns()), sagas, received.spans)
