@@ -28,7 +28,8 @@ run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C s
 token: $(STAMP)  ## print a development token for the walkthrough: make -s token GUEST=g1 (or HOST=h1)
 	@$(BIN)/python -m tools.tokens $(if $(GUEST),--guest $(GUEST)) $(if $(HOST),--host $(HOST))
 
-test: $(STAMP) $(CHECKOV) browser promtool  ## every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
+test: $(STAMP) $(CHECKOV) browser promtool  ## types (mypy), then every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # Debian's package $(1) when we may install it (root), quietly; fails otherwise.
@@ -51,6 +52,7 @@ protos: $(STAMP)  ## regenerate the committed protobuf code, envoy/bnb.pb and is
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -11,17 +11,19 @@ import asyncio
 import datetime as dt
 import signal
 import uuid
+from typing import Any
 
 import grpc
 import nats
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, create_engine, event
 
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
-from svckit.caller import GUEST, on_behalf_of
+from svckit.caller import GUEST, Context, on_behalf_of
 
 CALL_TIMEOUT_S = 3.0
 STREAM, SUBJECT = "BENCH", "bench.reservation.approved.v1"
@@ -41,7 +43,7 @@ outbox = Table(
 
 
 class Rooms(room_pb2_grpc.RoomServiceServicer):
-    async def RegisterRoom(self, request: room_pb2.RegisterRoomRequest, _: grpc.aio.ServicerContext) -> room_pb2.Room:
+    async def RegisterRoom(self, request: room_pb2.RegisterRoomRequest, _: Context) -> room_pb2.Room:
         return room_pb2.Room(
             room_id=str(uuid.uuid4()), host_id=request.host_id, description=request.description,
             price_per_night=request.price_per_night, status="available",
@@ -49,7 +51,7 @@ class Rooms(room_pb2_grpc.RoomServiceServicer):
 
 
 class Holds(holds_pb2_grpc.RoomHoldsServicer):
-    async def HoldRoom(self, request: holds_pb2.HoldRoomRequest, _: grpc.aio.ServicerContext) -> holds_pb2.Hold:
+    async def HoldRoom(self, request: holds_pb2.HoldRoomRequest, _: Context) -> holds_pb2.Hold:
         return holds_pb2.Hold(
             reservation_id=request.reservation_id, room_id=request.room_id, host_id="h-bench",
             price_per_night=100, nights=1, status="held",
@@ -57,9 +59,7 @@ class Holds(holds_pb2_grpc.RoomHoldsServicer):
 
 
 class Approvals(approvals_pb2_grpc.PaymentApprovalsServicer):
-    async def ApprovePayment(
-        self, r: approvals_pb2.ApprovePaymentRequest, _: grpc.aio.ServicerContext
-    ) -> payment_pb2.Payment:
+    async def ApprovePayment(self, r: approvals_pb2.ApprovePaymentRequest, _: Context) -> payment_pb2.Payment:
         return payment_pb2.Payment(
             payment_id=str(uuid.uuid4()), reservation_id=r.reservation_id, guest_id=r.guest_id,
             room_id=r.room_id, amount=r.amount, status="approved",
@@ -72,8 +72,8 @@ def engine(url: str) -> Engine:
     if url.startswith("sqlite"):
 
         @event.listens_for(eng, "connect")
-        def _pragmas(conn: object, _: object) -> None:
-            cursor = conn.cursor()  # type: ignore[attr-defined]
+        def _pragmas(conn: Any, _: object) -> None:  # the driver's own connection
+            cursor = conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -99,7 +99,7 @@ class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
                                            "created_at": now})  # fmt: skip
 
     async def RequestReservation(
-        self, request: reservation_pb2.RequestReservationRequest, _: grpc.aio.ServicerContext
+        self, request: reservation_pb2.RequestReservationRequest, _: Context
     ) -> reservation_pb2.Reservation:
         rid, guest = str(uuid.uuid4()), on_behalf_of(request.guest_id, GUEST)
         hold = await self.holds.HoldRoom(
@@ -133,7 +133,7 @@ async def serve(args: argparse.Namespace) -> None:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    closing: list[object] = []
+    closing: list[grpc.aio.Channel | NatsClient] = []
     if args.role == "room":
         room_pb2_grpc.add_RoomServiceServicer_to_server(Rooms(), server)
         holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(), server)
@@ -156,7 +156,7 @@ async def serve(args: argparse.Namespace) -> None:
     await stop.wait()
     await server.stop(0)
     for resource in closing:
-        await resource.close()  # type: ignore[attr-defined]
+        await resource.close()
 
 
 def main() -> None:

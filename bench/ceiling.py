@@ -6,6 +6,7 @@ the bare handlers check no identity, the edge in front of them pays what it pays
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -30,14 +31,15 @@ class Ceiling:
     ports: envoy_config.Ports
     nats_port: int
     monitor_port: int
-    processes: dict[str, subprocess.Popen]
+    processes: dict[str, subprocess.Popen[bytes]]
 
     @classmethod
     def start(cls, base: Path, db_url: str, timeout_s: float = 60) -> Ceiling:
         logs = base / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         edge, mesh, admin, nats, monitor, *bare = free_ports(5 + len(BARE))
-        endpoints = {name: [] for name in topology.load().services} | {n: [p] for n, p in zip(BARE, bare, strict=True)}
+        endpoints: dict[str, list[int]] = {name: [] for name in topology.load().services}
+        endpoints |= {n: [p] for n, p in zip(BARE, bare, strict=True)}
         ceiling = cls(base, envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {})
         (base / "envoy.json").write_text(json.dumps(envoy(base, ceiling.ports), indent=1))
         try:
@@ -63,11 +65,12 @@ class Ceiling:
     def _wait_ready(self, timeout_s: float) -> None:
         for name in BARE:
             port = self.ports.endpoints[name][0]
-            probes.wait_until(lambda p=port: probes.serving(f"127.0.0.1:{p}"), timeout_s, f"bare {name} on {port}")
-        for name in BARE:
             probes.wait_until(
-                lambda n=name: probes.envoy_healthy(self.ports.admin, n) >= 1, timeout_s, f"Envoy seeing bare {name}"
+                functools.partial(probes.serving, f"127.0.0.1:{port}"), timeout_s, f"bare {name} on {port}"
             )
+        for name in BARE:
+            seen = functools.partial(probes.envoy_sees, self.ports.admin, name, 1)
+            probes.wait_until(seen, timeout_s, f"Envoy seeing bare {name}")
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"the ceiling's {name} exited with {process.returncode}")

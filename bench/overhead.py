@@ -11,6 +11,7 @@ import statistics
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import procs, sink, workloads
 from tools.demo_mesh import Mesh, mesh_config
@@ -53,7 +54,7 @@ def measure(base: Path, rounds: int, sagas: int, warmup: int) -> Overhead:
     up, then `rounds` rounds of `sagas` sagas on each."""
     with ExitStack() as stack:
         received, endpoint = stack.enter_context(sink.sink())
-        env = {
+        env: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
             "uninstrumented": ({}, {"metrics_ports": {}}),  # no /metrics: nothing recorded; no tracing
             "unset": ({}, {}),
             "traced": ({"BNB_OTLP_ENDPOINT": endpoint}, {}),

@@ -87,10 +87,17 @@ def _hey(url: str, concurrency: int, duration_s: int, token: str) -> Result:
     return parse_hey(out, concurrency)
 
 
+def _first(pattern: str, out: str) -> str:
+    """The first group of `pattern` in the tool's output; ValueError when the output has none."""
+    if found := re.search(pattern, out):
+        return found[1]
+    raise ValueError(f"no {pattern!r} in the output: {out[-500:]!r}")
+
+
 def parse_hey(out: str, concurrency: int) -> Result:
     """hey's summary: total time, the 99% latency, the status code and error distributions."""
     result = Result("hey", concurrency)
-    result.elapsed_s = float(re.search(r"Total:\s+([\d.]+) secs", out)[1])  # type: ignore[index]
+    result.elapsed_s = float(_first(r"Total:\s+([\d.]+) secs", out))
     if p99 := re.search(r"99% in ([\d.]+) secs", out):
         result.p99_ms = 1000 * float(p99[1])
     result.statuses.update({int(s): int(n) for s, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)})
@@ -111,7 +118,7 @@ def _h2load(url: str, concurrency: int, duration_s: int, token: str) -> Result:
         out = subprocess.run(command, capture_output=True, text=True, env=ENV, check=True).stdout
         lines = [line.split() for line in log.read_text().splitlines() if line.strip()]
     result = Result("h2load", concurrency)
-    result.elapsed_s = float(re.search(r"finished in ([\d.]+)(m?s)", out)[1])  # type: ignore[index]
+    result.elapsed_s = float(_first(r"finished in ([\d.]+)(m?s)", out))
     if re.search(r"finished in [\d.]+ms", out):
         result.elapsed_s /= 1000
     result.statuses.update(int(status) for _, status, _ in lines if int(status) > 0)

@@ -150,7 +150,7 @@ async def _state(js: JetStreamContext) -> tuple[bool, int]:
     idle, last = True, 0
     for stream in await js.streams_info():
         last += stream.state.last_seq
-        for info in await js.consumers_info(stream.config.name):
+        for info in await js.consumers_info(stream.config.name or ""):
             idle = idle and not (info.num_pending or info.num_ack_pending)
     return idle, last
 

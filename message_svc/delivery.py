@@ -7,10 +7,11 @@ import logging
 
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
-from message_svc import repository as repo
 from message_svc.domain import Notification
 from message_svc.senders import Sender
-from svckit.db import Database, now
+from message_svc.unit_of_work import MessageWork
+from svckit.tables import now
+from svckit.uow import Runner, Units
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,16 @@ class NotificationRelay:
     restart) tries it again.
     """
 
-    def __init__(self, db: Database, sender: Sender, batch: int = 100, retry_s: tuple[float, float] = RETRY_S) -> None:
+    def __init__(
+        self,
+        db: Runner,
+        units: Units[MessageWork],
+        sender: Sender,
+        batch: int = 100,
+        retry_s: tuple[float, float] = RETRY_S,
+    ) -> None:
         self.db = db
+        self.units = units
         self.sender = sender
         self.batch = batch
         self.retry_s = retry_s
@@ -45,12 +54,12 @@ class NotificationRelay:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def _pending(self) -> list[Notification]:
-        with self.db.read() as conn:
-            return repo.unsent(conn, self.batch)
+        with self.units(read_only=True) as uow:
+            return uow.messages.unsent(self.batch)
 
     def _mark_sent(self, message_ids: list[str]) -> None:
-        with self.db.uow() as uow:
-            repo.mark_sent(uow.conn, message_ids, now())
+        with self.units() as uow:
+            uow.messages.mark_sent(message_ids, now())
             uow.commit()
 
     def _send(self, pending: list[Notification]) -> tuple[list[str], int]:

@@ -1,4 +1,4 @@
-"""The notify policy and the message query: plain functions over a unit of work or a Database."""
+"""The notify policy and the message query: plain functions over the context's units of work."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
 
+from google.protobuf.message import Message
+
+from bnb.events.v1 import events_pb2 as ev
 from message_svc import domain
-from message_svc import repository as repo
 from message_svc.domain import MessageFilter, Notification
-from svckit.consumer import Handler
-from svckit.db import Database, UnitOfWork
+from message_svc.unit_of_work import MessageWork
+from svckit.events import EventEnvelope
+from svckit.policies import Policies, on
+from svckit.uow import Units
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +24,7 @@ def _nobody() -> None:
     pass
 
 
-def notify(uow: UnitOfWork, event: Any, envelope: Any, stored: Callable[[], None] = _nobody) -> None:
+def notify(uow: MessageWork, event: Message, envelope: EventEnvelope, stored: Callable[[], None] = _nobody) -> None:
     """Store the notifications the event makes, unsent; once they commit, `stored()` wakes their delivery.
 
     Nothing is sent here: a send before the commit would be repeated by the redelivery of a failed commit.
@@ -29,7 +32,7 @@ def notify(uow: UnitOfWork, event: Any, envelope: Any, stored: Callable[[], None
     # The event's own time, not ours: a replay writes the same rows.
     occurred_at = envelope.occurred_at.ToDatetime(tzinfo=dt.UTC)
     for notification in domain.notifications(envelope.event_id, envelope.type, event, occurred_at):
-        if repo.add(uow.conn, notification):
+        if uow.messages.add(notification):
             uow.after_commit(stored)
         else:
             logger.info(
@@ -37,19 +40,19 @@ def notify(uow: UnitOfWork, event: Any, envelope: Any, stored: Callable[[], None
             )
 
 
-def list_messages(db: Database, where: MessageFilter, limit: int, offset: int) -> list[Notification]:
-    with db.read() as conn:
-        return repo.listing(conn, where, limit, offset)
+def list_messages(units: Units[MessageWork], where: MessageFilter, limit: int, offset: int) -> list[Notification]:
+    with units(read_only=True) as uow:
+        return uow.messages.listing(where, limit, offset)
 
 
-def policies(stored: Callable[[], None] = _nobody) -> dict[str, dict[str, Handler]]:
+def policies(stored: Callable[[], None] = _nobody) -> Policies:
     """The notify policy per producer and event type; `stored()` after a commit that stored notifications."""
     on_event = functools.partial(notify, stored=stored)
     return {
-        "room": {"RoomRegistered": on_event, "ReviewCreated": on_event},
-        "reservation": {"ReservationConfirmed": on_event, "ReservationCancelled": on_event},
-        "payment": {"PaymentApproved": on_event, "PaymentRefunded": on_event},
+        "room": dict([on(ev.RoomRegistered, on_event), on(ev.ReviewCreated, on_event)]),
+        "reservation": dict([on(ev.ReservationConfirmed, on_event), on(ev.ReservationCancelled, on_event)]),
+        "payment": dict([on(ev.PaymentApproved, on_event), on(ev.PaymentRefunded, on_event)]),
     }
 
 
-POLICIES = policies()  # a replay's notifications are delivered by the running service's relay
+POLICIES = policies()  # svckit.deadletters' replay: its notifications are delivered by the running service's relay

@@ -5,22 +5,26 @@ from __future__ import annotations
 from bnb.message.v1 import message_pb2, message_pb2_grpc
 from message_svc import handlers, service
 from message_svc.delivery import NotificationRelay
-from message_svc.senders import LogSender, Sender
+from message_svc.senders import LogSender
+from message_svc.unit_of_work import MessageUnitOfWork
 from svckit import wiring
 from svckit.config import Settings
 from svckit.server import App
 
+UNIT_OF_WORK = MessageUnitOfWork  # with the context's repositories; its consumers (and svckit.deadletters) use it
 
-def build(settings: Settings, sender: Sender | None = None) -> App:
-    db = wiring.database(settings)
-    relay = NotificationRelay(db, sender or LogSender())
+
+def build(settings: Settings) -> App:
+    db = wiring.database(settings, UNIT_OF_WORK)
+    units = UNIT_OF_WORK.on(db)
+    relay = NotificationRelay(db, units, LogSender())
     return App(
         settings=settings,
         db=db,
         servicers=[
             wiring.servicer(
                 message_pb2_grpc.add_MessageServiceServicer_to_server,
-                service.MessageService(db),
+                service.MessageService(db, units),
                 message_pb2.DESCRIPTOR,
                 "MessageService",
             ),

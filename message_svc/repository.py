@@ -1,4 +1,4 @@
-"""The messages table and its queries (SQLAlchemy Core); one message per event and recipient."""
+"""The messages table and its repository (SQLAlchemy Core); one message per event and recipient."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import (
     Column,
     Connection,
-    DateTime,
     Index,
     MetaData,
+    RowMapping,
     String,
     Table,
     Text,
@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from message_svc.domain import GUEST, HOST, MessageFilter, Notification
+from svckit.tables import UtcDateTime
 
 metadata = MetaData()
 messages = Table(
@@ -34,57 +35,49 @@ messages = Table(
     Column("recipient_kind", String(10), nullable=False),
     Column("recipient_id", String(100), nullable=False),
     Column("text", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True, index=True),  # null until the Sender took it
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True, index=True),  # null until the Sender took it
     UniqueConstraint("event_id", "recipient_kind", "recipient_id", name="uq_messages_event_recipient"),
     Index("ix_messages_recipient", "recipient_kind", "recipient_id", "created_at"),
 )
 
-FIELDS = list(Notification.__dataclass_fields__)
-
-
 # INSERT .. ON CONFLICT DO NOTHING, per dialect: no savepoint per notification.
 _ADD = {"sqlite": sqlite.insert(messages).on_conflict_do_nothing(),
         "postgresql": postgresql.insert(messages).on_conflict_do_nothing()}  # fmt: skip
-
-
-def add(conn: Connection, notification: Notification) -> bool:
-    """Store the notification; False if this event already told this recipient."""
-    return conn.execute(_ADD[conn.dialect.name], notification.__dict__).rowcount == 1
-
-
 _UNSENT = select(messages).where(messages.c.sent_at.is_(None)).order_by(messages.c.created_at, messages.c.message_id)
 _MARK_SENT = (
     messages.update().where(messages.c.message_id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
 )
 
 
-def unsent(conn: Connection, limit: int) -> list[Notification]:
-    """Stored notifications not yet handed to the Sender, oldest first."""
-    return [_notification(row) for row in conn.execute(_UNSENT.limit(limit)).mappings()]
+def _notification(row: RowMapping) -> Notification:
+    return Notification(**{k: v for k, v in row.items() if k != "sent_at"})
 
 
-def mark_sent(conn: Connection, message_ids: list[str], at: dt.datetime) -> None:
-    conn.execute(_MARK_SENT, {"ids": message_ids, "at": at})
+class SqlMessages:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
+    def add(self, notification: Notification) -> bool:
+        """Store the notification; False if this event already told this recipient."""
+        return self.conn.execute(_ADD[self.conn.dialect.name], vars(notification)).rowcount == 1
 
-def listing(conn: Connection, where: MessageFilter, limit: int, offset: int) -> list[Notification]:
-    query = select(messages).order_by(messages.c.created_at, messages.c.message_id).limit(limit).offset(offset)
-    recipients = [
-        and_(messages.c.recipient_kind == kind, messages.c.recipient_id == rid)
-        for kind, rid in ((GUEST, where.guest_id), (HOST, where.host_id))
-        if rid
-    ]
-    if recipients:
-        query = query.where(or_(*recipients))
-    if where.reservation_id:
-        query = query.where(messages.c.reservation_id == where.reservation_id)
-    return [_notification(row) for row in conn.execute(query).mappings()]
+    def unsent(self, limit: int) -> list[Notification]:
+        """Stored notifications not yet handed to the Sender, oldest first."""
+        return [_notification(row) for row in self.conn.execute(_UNSENT.limit(limit)).mappings()]
 
+    def mark_sent(self, message_ids: list[str], at: dt.datetime) -> None:
+        self.conn.execute(_MARK_SENT, {"ids": message_ids, "at": at})
 
-def _notification(row: dict) -> Notification:
-    found = {k: row[k] for k in FIELDS}
-    at = found["created_at"]
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    found["created_at"] = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
-    return Notification(**found)
+    def listing(self, where: MessageFilter, limit: int, offset: int) -> list[Notification]:
+        query = select(messages).order_by(messages.c.created_at, messages.c.message_id).limit(limit).offset(offset)
+        recipients = [
+            and_(messages.c.recipient_kind == kind, messages.c.recipient_id == rid)
+            for kind, rid in ((GUEST, where.guest_id), (HOST, where.host_id))
+            if rid
+        ]
+        if recipients:
+            query = query.where(or_(*recipients))
+        if where.reservation_id:
+            query = query.where(messages.c.reservation_id == where.reservation_id)
+        return [_notification(row) for row in self.conn.execute(query).mappings()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 
 APPROVED, REFUNDED, VOIDED = "approved", "refunded", "voided"
@@ -34,6 +35,7 @@ class Payment:
     guest_id: str
     room_id: str
     amount: int
+    created_at: dt.datetime
     status: str = APPROVED
 
     def same_terms(self, guest_id: str, room_id: str, amount: int) -> bool:
@@ -61,18 +63,20 @@ class PaymentRefunded:
     amount: int
 
 
-def approve(payment_id: str, reservation_id: str, guest_id: str, room_id: str, amount: int) -> Payment:
+def approve(
+    payment_id: str, reservation_id: str, guest_id: str, room_id: str, amount: int, created_at: dt.datetime
+) -> Payment:
     for field, value in (("reservation_id", reservation_id), ("guest_id", guest_id), ("room_id", room_id)):
         if not value.strip():
             raise InvalidPayment(f"{field} is required")
     if amount <= 0:
         raise InvalidPayment(f"amount must be positive, got {amount}")
-    return Payment(payment_id, reservation_id, guest_id, room_id, amount)
+    return Payment(payment_id, reservation_id, guest_id, room_id, amount, created_at)
 
 
-def voided(payment_id: str, reservation_id: str) -> Payment:
+def voided(payment_id: str, reservation_id: str, created_at: dt.datetime) -> Payment:
     """A tombstone: a refund came before any approval, so a late approval must be refused."""
-    return Payment(payment_id, reservation_id, "", "", 0, VOIDED)
+    return Payment(payment_id, reservation_id, "", "", 0, created_at, VOIDED)
 
 
 def event_of(payment: Payment) -> PaymentApproved | PaymentRefunded:

@@ -1,11 +1,13 @@
-"""Payment table and queries; one payment per reservation, enforced by a unique key."""
+"""The payments table and its repository; one payment per reservation, enforced by a unique key."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Connection, DateTime, MetaData, Select, String, Table, bindparam, select
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, MetaData, Select, String, Table, bindparam, select
 
 from payment_svc.domain import Payment
-from svckit.db import now, stamp
+from svckit.tables import UtcDateTime
 
 metadata = MetaData()
 payments = Table(
@@ -17,10 +19,9 @@ payments = Table(
     Column("room_id", String(36), nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("status", String(20), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
-FIELDS = list(Payment.__dataclass_fields__)
 # Built once: SQLAlchemy then skips building and keying them per call.
 _ADD = payments.insert()
 _BY_ID = select(payments).where(payments.c.payment_id == bindparam("key"))
@@ -28,31 +29,30 @@ _BY_RESERVATION = select(payments).where(payments.c.reservation_id == bindparam(
 _SET_STATUS = payments.update().where(payments.c.payment_id == bindparam("key"))
 
 
-def add(conn: Connection, payment: Payment) -> None:
-    conn.execute(_ADD, {**payment.__dict__, "created_at": now()})
+class SqlPayments:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
+    def add(self, payment: Payment) -> None:
+        self.conn.execute(_ADD, vars(payment))
 
-def set_status(conn: Connection, payment: Payment) -> None:
-    conn.execute(_SET_STATUS, {"status": payment.status, "key": payment.payment_id})
+    def set_status(self, payment: Payment) -> None:
+        self.conn.execute(_SET_STATUS, {"status": payment.status, "key": payment.payment_id})
 
+    def _one(self, query: Select[Any], key: str) -> Payment | None:
+        row = self.conn.execute(query, {"key": key}).mappings().first()
+        return Payment(**row) if row else None
 
-def _one(conn: Connection, query: Select, key: str) -> tuple[Payment, str] | None:
-    row = conn.execute(query, {"key": key}).mappings().first()
-    return (Payment(**{k: row[k] for k in FIELDS}), stamp(row["created_at"])) if row else None
+    def by_id(self, payment_id: str) -> Payment | None:
+        return self._one(_BY_ID, payment_id)
 
+    def by_reservation(self, reservation_id: str) -> Payment | None:
+        return self._one(_BY_RESERVATION, reservation_id)
 
-def by_id(conn: Connection, payment_id: str) -> tuple[Payment, str] | None:
-    return _one(conn, _BY_ID, payment_id)
-
-
-def by_reservation(conn: Connection, reservation_id: str) -> tuple[Payment, str] | None:
-    return _one(conn, _BY_RESERVATION, reservation_id)
-
-
-def listing(conn: Connection, guest_id: str, reservation_id: str, limit: int, offset: int) -> list[tuple[Payment, str]]:
-    query = select(payments).order_by(payments.c.created_at, payments.c.payment_id).limit(limit).offset(offset)
-    if guest_id:
-        query = query.where(payments.c.guest_id == guest_id)
-    if reservation_id:
-        query = query.where(payments.c.reservation_id == reservation_id)
-    return [(Payment(**{k: r[k] for k in FIELDS}), stamp(r["created_at"])) for r in conn.execute(query).mappings()]
+    def listing(self, guest_id: str, reservation_id: str, limit: int, offset: int) -> list[Payment]:
+        query = select(payments).order_by(payments.c.created_at, payments.c.payment_id).limit(limit).offset(offset)
+        if guest_id:
+            query = query.where(payments.c.guest_id == guest_id)
+        if reservation_id:
+            query = query.where(payments.c.reservation_id == reservation_id)
+        return [Payment(**row) for row in self.conn.execute(query).mappings()]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import grpc
 
-from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc
+from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc
 from reservation_svc import domain
-from reservation_svc.domain import Reservation
-from reservation_svc.handlers import Held
+from reservation_svc.domain import Held, Reservation
 from svckit.caller import GUEST, on_behalf_of
-from svckit.mesh import Deadline, call
+from svckit.calls import Deadline, call
 
 
 def _translate(exc: grpc.aio.AioRpcError, service: str) -> domain.ReservationError:
@@ -38,7 +37,7 @@ class MeshRooms:
             check_in=str(r.check_in), check_out=str(r.check_out),
         )  # fmt: skip
         try:
-            hold = await call(self.stub.HoldRoom, request, deadline, on_behalf_of(r.guest_id, GUEST))
+            hold: holds_pb2.Hold = await call(self.stub.HoldRoom, request, deadline, on_behalf_of(r.guest_id, GUEST))
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, "room") from None
         return Held(host_id=hold.host_id, price_per_night=hold.price_per_night)
@@ -61,7 +60,9 @@ class MeshPayments:
             reservation_id=r.reservation_id, guest_id=r.guest_id, room_id=r.room_id, amount=amount
         )
         try:
-            payment = await call(self.stub.ApprovePayment, request, deadline, on_behalf_of(r.guest_id, GUEST))
+            payment: payment_pb2.Payment = await call(
+                self.stub.ApprovePayment, request, deadline, on_behalf_of(r.guest_id, GUEST)
+            )
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, "payment") from None
         return payment.payment_id

@@ -59,6 +59,7 @@ class Reservation:
     guest_id: str
     check_in: dt.date
     check_out: dt.date
+    created_at: dt.datetime
     status: str = PENDING
     host_id: str = ""
     payment_id: str = ""
@@ -67,6 +68,14 @@ class Reservation:
     @property
     def nights(self) -> int:
         return (self.check_out - self.check_in).days
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the room context answered to a hold: the room's host and price."""
+
+    host_id: str
+    price_per_night: int
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ def request(
     check_out: str,
     today: dt.date,
     max_days_ahead: int,
+    created_at: dt.datetime,
 ) -> Reservation:
     """A new, pending reservation, if the stay is valid: check-in from today to `max_days_ahead` days on."""
     if not room_id.strip():
@@ -128,7 +138,7 @@ def request(
         raise InvalidReservation(f"check_in {start} is more than {max_days_ahead} days ahead")
     if (end - start).days > MAX_NIGHTS:
         raise InvalidReservation(f"a stay may last at most {MAX_NIGHTS} nights")
-    return Reservation(reservation_id, room_id.strip(), guest_id, start, end)
+    return Reservation(reservation_id, room_id.strip(), guest_id, start, end, created_at)
 
 
 def check_limit(active: int, maximum: int) -> None:

@@ -10,17 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import Connection
-
+from bnb.events.v1 import events_pb2 as ev
 from reservation_svc import domain
-from reservation_svc import repository as repo
-from reservation_svc.domain import Reservation
+from reservation_svc.domain import Held, Reservation
+from reservation_svc.unit_of_work import ReservationWork
 from svckit import idempotency, metrics
 from svckit.caller import Caller
-from svckit.consumer import RetryLater
-from svckit.db import Database, UnitOfWork
+from svckit.calls import Deadline
+from svckit.events import EventEnvelope
 from svckit.idempotency import Key
 from svckit.logs import correlated
+from svckit.policies import Policies, on
+from svckit.retries import RetryLater
+from svckit.tables import now
+from svckit.uow import Runner, Units
 from svckit.waits import Underway
 
 logger = logging.getLogger(__name__)
@@ -29,55 +32,49 @@ COMPENSATION_S = 3.0  # its own budget: undoing must not die with the caller's d
 UNCERTAIN = (domain.DependencyUnavailable, domain.DependencyTimeout)
 
 
-@dataclass(frozen=True)
-class Held:
-    host_id: str
-    price_per_night: int
-
-
 class Rooms(Protocol):
-    async def hold(self, r: Reservation, deadline: object) -> Held: ...
-    async def release(self, reservation_id: str, deadline: object) -> None: ...
+    async def hold(self, r: Reservation, deadline: Deadline) -> Held: ...
+    async def release(self, reservation_id: str, deadline: Deadline) -> None: ...
 
 
 class Payments(Protocol):
-    async def approve(self, r: Reservation, amount: int, deadline: object) -> str: ...
-    async def refund(self, reservation_id: str, deadline: object) -> None: ...
+    async def approve(self, r: Reservation, amount: int, deadline: Deadline) -> str: ...
+    async def refund(self, reservation_id: str, deadline: Deadline) -> None: ...
 
 
 @dataclass(frozen=True)
 class Saga:
-    db: Database
+    db: Runner  # where blocking work runs: the service's svckit.db.Database
+    units: Units[ReservationWork]
     rooms: Rooms
     payments: Payments
     max_per_guest: int
-    deadline: Callable[[float], object]  # a deadline that many seconds from now (svckit.mesh.Deadline)
+    deadline: Callable[[float], Deadline]  # a deadline that many seconds from now (svckit.calls.Deadline)
     max_days_ahead: int = 730  # the latest check-in, in days from today (BNB_MAX_DAYS_AHEAD, from main)
     underway: Underway = field(default_factory=Underway)  # sagas running here: their payment's event waits for them
 
 
-def _begin(db: Database, r: Reservation, max_per_guest: int, key: Key | None = None) -> str:
-    with db.uow() as uow:
+def _begin(units: Units[ReservationWork], r: Reservation, max_per_guest: int, key: Key | None = None) -> None:
+    with units() as uow:
         uow.lock(f"guest:{r.guest_id}")
-        idempotency.claim(uow.conn, key, ref=r.reservation_id)  # committed before the saga: a repeat starts none
-        domain.check_limit(repo.active_count(uow.conn, r.guest_id), max_per_guest)
-        created = repo.add(uow.conn, r)
+        uow.keys.claim(key, ref=r.reservation_id)  # committed before the saga: a repeat starts none
+        domain.check_limit(uow.reservations.active_count(r.guest_id), max_per_guest)
+        uow.reservations.add(r)
         uow.commit()
-    return created
 
 
-def _finish(db: Database, r: Reservation, created: str, key: Key | None) -> None:
-    with db.uow() as uow:
-        repo.save(uow.conn, r)
+def _finish(units: Units[ReservationWork], r: Reservation, key: Key | None) -> None:
+    with units() as uow:
+        uow.reservations.save(r)
         uow.emit(domain.requested(r), aggregate_id=r.reservation_id)
-        idempotency.finish(uow.conn, key, (r, created), ref=r.reservation_id)
+        uow.keys.finish(key, r, ref=r.reservation_id)
         uow.commit()
 
 
-def _forget(db: Database, reservation_id: str, key: Key | None, error: BaseException | None) -> None:
-    with db.uow() as uow:
-        repo.remove(uow.conn, reservation_id)
-        idempotency.undone(uow.conn, reservation_id, key, error)  # the refusal stays under the key, or it is free
+def _forget(units: Units[ReservationWork], reservation_id: str, key: Key | None, error: BaseException | None) -> None:
+    with units() as uow:
+        uow.reservations.remove(reservation_id)
+        uow.keys.undone(reservation_id, key, error)  # the refusal stays under the key, or it is free
         uow.commit()
 
 
@@ -89,16 +86,16 @@ async def request_reservation(
     check_in: str,
     check_out: str,
     today: dt.date,
-    deadline: object,
+    deadline: Deadline,
     key: Key | None = None,
-) -> tuple[Reservation, str]:
+) -> Reservation:
     """Pending row -> hold the room -> approve the payment -> approved; undone on any failure.
 
     An idempotency key is claimed with the pending row and answered with the approved one (or the refusal).
     """
-    r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today, saga.max_days_ahead)
+    r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today, saga.max_days_ahead, now())
     with correlated(r.reservation_id), saga.underway.running(r.reservation_id):
-        created = await saga.db.run(_begin, saga.db, r, saga.max_per_guest, key)
+        await saga.db.run(_begin, saga.units, r, saga.max_per_guest, key)
         paying = False
         try:
             hold = await saga.rooms.hold(r, deadline)
@@ -114,9 +111,9 @@ async def request_reservation(
             await asyncio.shield(undo)
             raise
         r = domain.approve(r, hold.host_id, payment_id, amount)
-        await saga.db.run(_finish, saga.db, r, created, key)
+        await saga.db.run(_finish, saga.units, r, key)
         logger.info("reservation %s approved: room %s, payment %s", r.reservation_id, room_id, payment_id)
-        return r, created
+        return r
 
 
 async def _undo(
@@ -133,15 +130,15 @@ async def _undo(
     if failed := [e for e in results if isinstance(e, BaseException)]:
         logger.warning("could not undo %s now (%s); recovery will retry", r.reservation_id, failed[0])
         return False
-    await saga.db.run(_forget, saga.db, r.reservation_id, key, error)
+    await saga.db.run(_forget, saga.units, r.reservation_id, key, error)
     return True
 
 
 async def recover_stale(saga: Saga, older_than_s: float) -> int:
     """Compensate sagas a crash left pending: refund and release (both idempotent), then forget them."""
     cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than_s)
-    with saga.db.read() as conn:
-        stale = repo.stale_pending(conn, cutoff)
+    with saga.units(read_only=True) as uow:
+        stale = uow.reservations.stale_pending(cutoff)
     for r in stale:
         with correlated(r.reservation_id):
             logger.warning("compensating unfinished reservation %s", r.reservation_id)
@@ -151,55 +148,54 @@ async def recover_stale(saga: Saga, older_than_s: float) -> int:
 
 
 def cancel_reservation(
-    db: Database, reservation_id: str, guest: Caller, key: Key | None = None
-) -> tuple[Reservation, str]:
+    units: Units[ReservationWork], reservation_id: str, guest: Caller, key: Key | None = None
+) -> Reservation:
     """The guest cancels their own reservation; someone else's is not found, like one that does not exist.
 
     With an idempotency key, the reply is stored under it in the same transaction.
     """
-    with correlated(reservation_id), db.uow() as uow:
-        idempotency.claim(uow.conn, key)
-        found, created = _find(uow.conn, reservation_id, guest)
-        r = domain.cancel(found)
-        repo.save(uow.conn, r)
+    with correlated(reservation_id), units() as uow:
+        uow.keys.claim(key)
+        r = domain.cancel(_find(uow, reservation_id, guest))
+        uow.reservations.save(r)
         uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
-        idempotency.finish(uow.conn, key, (r, created))
+        uow.keys.finish(key, r)
         uow.commit()
         logger.info("reservation %s cancelled", reservation_id)
-    return r, created
+    return r
 
 
-def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> None:
+def on_payment_approved(uow: ReservationWork, event: ev.PaymentApproved, _envelope: EventEnvelope) -> None:
     """Confirm a paid reservation; the payment's event can overtake the saga's own commit."""
-    found = repo.get(uow.conn, event.reservation_id)  # type: ignore[attr-defined]
+    found = uow.reservations.get(event.reservation_id)
     if found is None:
         return  # the saga failed and was undone: the refund follows
-    if found[0].status == domain.PENDING:
-        raise RetryLater(f"reservation {found[0].reservation_id} is still pending", awaits=found[0].reservation_id)
-    if (r := domain.confirm(found[0])) is not None:
-        repo.save(uow.conn, r)
+    if found.status == domain.PENDING:
+        raise RetryLater(f"reservation {found.reservation_id} is still pending", awaits=found.reservation_id)
+    if (r := domain.confirm(found)) is not None:
+        uow.reservations.save(r)
         uow.emit(domain.confirmed(r), aggregate_id=r.reservation_id)
 
 
-def _find(conn: Connection, reservation_id: str, viewer: Caller) -> tuple[Reservation, str]:
-    found = repo.get(conn, reservation_id)
-    if found is None or not domain.belongs_to(found[0], viewer.role, viewer.subject):
+def _find(uow: ReservationWork, reservation_id: str, viewer: Caller) -> Reservation:
+    found = uow.reservations.get(reservation_id)
+    if found is None or not domain.belongs_to(found, viewer.role, viewer.subject):
         raise domain.ReservationNotFound(f"reservation {reservation_id!r} not found")
     return found
 
 
-def get_reservation(db: Database, reservation_id: str, viewer: Caller) -> tuple[Reservation, str]:
-    with db.read() as conn:
-        return _find(conn, reservation_id, viewer)
+def get_reservation(units: Units[ReservationWork], reservation_id: str, viewer: Caller) -> Reservation:
+    with units(read_only=True) as uow:
+        return _find(uow, reservation_id, viewer)
 
 
 def list_reservations(
-    db: Database, viewer: Caller, room_id: str, limit: int, offset: int
-) -> list[tuple[Reservation, str]]:
+    units: Units[ReservationWork], viewer: Caller, room_id: str, limit: int, offset: int
+) -> list[Reservation]:
     """A guest's own reservations, or those on a host's rooms; of one room when `room_id` is given."""
-    mine = {"guest_id": viewer.subject} if viewer.is_guest else {"host_id": viewer.subject}
-    with db.read() as conn:
-        return repo.listing(conn, limit, offset, room_id=room_id, **mine)
+    guest_id, host_id = (viewer.subject, "") if viewer.is_guest else ("", viewer.subject)
+    with units(read_only=True) as uow:
+        return uow.reservations.listing(limit, offset, guest_id, host_id, room_id)
 
 
-POLICIES = {"payment": {"PaymentApproved": on_payment_approved}}
+POLICIES: Policies = {"payment": dict([on(ev.PaymentApproved, on_payment_approved)])}

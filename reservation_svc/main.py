@@ -8,11 +8,14 @@ from dataclasses import dataclass
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import clients, handlers, service
-from svckit import idempotency, mesh, wiring
+from reservation_svc.unit_of_work import ReservationUnitOfWork
+from svckit import calls, idempotency, wiring
 from svckit.config import Settings, SettingsError, env_float, env_int
 from svckit.server import App
 
 logger = logging.getLogger(__name__)
+
+UNIT_OF_WORK = ReservationUnitOfWork  # with the context's repositories; its consumers (and svckit.deadletters) use it
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,15 @@ async def _recovery(saga: handlers.Saga, after_s: float) -> None:
 
 
 def build(settings: Settings, extra: ReservationSettings) -> App:
-    db = wiring.database(settings)
-    channel = mesh.channel(settings.mesh_addr)
+    db = wiring.database(settings, UNIT_OF_WORK)
+    channel = calls.channel(settings.mesh_addr)
     saga = handlers.Saga(
         db,
+        UNIT_OF_WORK.on(db),
         clients.MeshRooms(channel),
         clients.MeshPayments(channel),
         extra.max_per_guest,
-        mesh.Deadline,
+        calls.Deadline,
         max_days_ahead=extra.max_days_ahead,
     )
     return App(
@@ -64,7 +68,7 @@ def build(settings: Settings, extra: ReservationSettings) -> App:
         servicers=[
             wiring.servicer(
                 reservation_pb2_grpc.add_ReservationServiceServicer_to_server,
-                service.ReservationService(saga, extra.deadline_s, settings.idempotency_ttl_s),
+                service.ReservationService(db, saga, extra.deadline_s, settings.idempotency_ttl_s),
                 reservation_pb2.DESCRIPTOR,
                 "ReservationService",
             ),

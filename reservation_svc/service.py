@@ -11,13 +11,14 @@ from reservation_svc import domain, handlers
 from reservation_svc.domain import Reservation
 from reservation_svc.handlers import Saga
 from svckit import caller
-from svckit.caller import GUEST, HOST, resolve_caller
+from svckit.caller import GUEST, HOST, Context, resolve_caller
+from svckit.calls import Deadline
+from svckit.db import Database
 from svckit.grpcerrors import maps_errors
 from svckit.idempotency import Key
 from svckit.idempotent import KEY_ERRORS, Keys, idempotent
 from svckit.ids import check_id
-from svckit.mesh import Deadline
-from svckit.paging import BadPageToken, next_token, page
+from svckit.paging import BadPageToken, Page
 
 ERRORS = {
     domain.InvalidReservation: grpc.StatusCode.INVALID_ARGUMENT,
@@ -35,58 +36,59 @@ ERRORS = {
 }
 
 
-def reply(r: Reservation, created_at: str = "") -> reservation_pb2.Reservation:
-    fields = {**r.__dict__, "check_in": str(r.check_in), "check_out": str(r.check_out)}
-    return reservation_pb2.Reservation(**fields, created_at=created_at)
+def reply(r: Reservation) -> reservation_pb2.Reservation:
+    dates = {"check_in": str(r.check_in), "check_out": str(r.check_out), "created_at": r.created_at.isoformat()}
+    return reservation_pb2.Reservation(**{**vars(r), **dates})
 
 
 @maps_errors(ERRORS)
 class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
-    def __init__(self, saga: Saga, max_saga_s: float, key_ttl_s: float) -> None:
+    def __init__(self, db: Database, saga: Saga, max_saga_s: float, key_ttl_s: float) -> None:
+        self.db = db
         self.saga = saga
         self.max_saga_s = max_saga_s  # also what recovery waits for before compensating a pending saga
-        self.keys = Keys(saga.db, key_ttl_s, ERRORS)
+        self.keys = Keys(db, key_ttl_s, ERRORS)
 
-    @idempotent(reservation_pb2.Reservation, lambda found: reply(*found))
+    @idempotent(reservation_pb2.Reservation, reply)
     async def RequestReservation(
-        self, request: reservation_pb2.RequestReservationRequest, context: grpc.aio.ServicerContext, key: Key | None
+        self, request: reservation_pb2.RequestReservationRequest, context: Context, key: Key | None
     ) -> reservation_pb2.Reservation:
         guest_id = resolve_caller(context, GUEST, guest_id=request.guest_id).subject
         room_id = check_id("room_id", request.room_id, required=True)
-        r, created = await handlers.request_reservation(
+        r = await handlers.request_reservation(
             self.saga, room_id, guest_id, request.check_in, request.check_out,
             today=dt.datetime.now(dt.UTC).date(), deadline=self._deadline(context), key=key,
         )  # fmt: skip
-        return reply(r, created)
+        return reply(r)
 
-    def _deadline(self, context: grpc.aio.ServicerContext) -> Deadline:
+    def _deadline(self, context: Context) -> Deadline:
         """The caller's deadline, but never longer than a saga may take."""
         deadline = Deadline.of(context, self.max_saga_s)
         return deadline if deadline.remaining() <= self.max_saga_s else Deadline(self.max_saga_s)
 
     async def GetReservation(
-        self, request: reservation_pb2.GetReservationRequest, context: grpc.aio.ServicerContext
+        self, request: reservation_pb2.GetReservationRequest, context: Context
     ) -> reservation_pb2.Reservation:
         viewer = resolve_caller(context, GUEST, HOST)
         reservation_id = check_id("reservation_id", request.reservation_id, required=True)
-        return reply(*await self.saga.db.run(handlers.get_reservation, self.saga.db, reservation_id, viewer))
+        return reply(await self.db.run(handlers.get_reservation, self.saga.units, reservation_id, viewer))
 
     async def ListReservations(
-        self, request: reservation_pb2.ListReservationsRequest, context: grpc.aio.ServicerContext
+        self, request: reservation_pb2.ListReservationsRequest, context: Context
     ) -> reservation_pb2.ListReservationsResponse:
         viewer = resolve_caller(context, GUEST, HOST, guest_id=request.guest_id, host_id=request.host_id)
-        limit, offset = page(request.page_size, request.page_token)
+        page = Page.of(request)
         room_id = check_id("room_id", request.room_id)
-        found = await self.saga.db.run(handlers.list_reservations, self.saga.db, viewer, room_id, limit, offset)
+        units = self.saga.units
+        found = await self.db.run(handlers.list_reservations, units, viewer, room_id, page.limit, page.offset)
         return reservation_pb2.ListReservationsResponse(
-            reservations=[reply(*r) for r in found], next_page_token=next_token(limit, offset, len(found))
+            reservations=[reply(r) for r in found], next_page_token=page.next_token(found)
         )
 
-    @idempotent(reservation_pb2.Reservation, lambda found: reply(*found))
+    @idempotent(reservation_pb2.Reservation, reply)
     async def CancelReservation(
-        self, request: reservation_pb2.CancelReservationRequest, context: grpc.aio.ServicerContext, key: Key | None
+        self, request: reservation_pb2.CancelReservationRequest, context: Context, key: Key | None
     ) -> reservation_pb2.Reservation:
         guest = resolve_caller(context, GUEST, guest_id=request.guest_id)
         reservation_id = check_id("reservation_id", request.reservation_id, required=True)
-        db = self.saga.db
-        return reply(*await db.run(handlers.cancel_reservation, db, reservation_id, guest, key))
+        return reply(await self.db.run(handlers.cancel_reservation, self.saga.units, reservation_id, guest, key))

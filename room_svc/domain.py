@@ -54,6 +54,7 @@ class Room:
     host_id: str
     description: str
     price_per_night: int
+    created_at: dt.datetime
     status: str = AVAILABLE
     review_count: int = 0
 
@@ -65,6 +66,7 @@ class Review:
     guest_id: str
     rating: int
     text: str
+    created_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -140,22 +142,22 @@ def _text(field: str, value: str, longest: int, error: type[RoomError], required
     return value
 
 
-def new_room(room_id: str, host_id: str, description: str, price_per_night: int) -> Room:
+def new_room(room_id: str, host_id: str, description: str, price_per_night: int, created_at: dt.datetime) -> Room:
     if not host_id.strip():
         raise InvalidRoom("host_id is required")
     description = _text("description", description, MAX_DESCRIPTION, InvalidRoom, required=True)
     if not MIN_PRICE <= price_per_night <= MAX_PRICE:
         raise InvalidRoom(f"price_per_night must be between {MIN_PRICE} and {MAX_PRICE}, got {price_per_night}")
-    return Room(room_id, host_id.strip(), description, price_per_night)
+    return Room(room_id, host_id.strip(), description, price_per_night, created_at)
 
 
-def new_review(review_id: str, room: Room, guest_id: str, rating: int, text: str) -> Review:
+def new_review(review_id: str, room: Room, guest_id: str, rating: int, text: str, created_at: dt.datetime) -> Review:
     if not guest_id.strip():
         raise InvalidReview("guest_id is required")
     if not 1 <= rating <= 5:
         raise InvalidReview(f"rating must be between 1 and 5, got {rating}")
     text = _text("text", text, MAX_REVIEW_TEXT, InvalidReview, required=False)
-    return Review(review_id, room.room_id, guest_id.strip(), rating, text)
+    return Review(review_id, room.room_id, guest_id.strip(), rating, text, created_at)
 
 
 def parse_date(value: str, field: str) -> dt.date:

@@ -1,17 +1,18 @@
-"""Room tables and queries (SQLAlchemy Core); one night per row makes double booking a key violation."""
+"""Room tables and repositories (SQLAlchemy Core); one night per row makes double booking a key violation."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     Column,
     Connection,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from room_svc.domain import HOLD_RESERVED, Hold, Review, Room, RoomAlreadyHeld
-from svckit.db import now, stamp
+from svckit.tables import UtcDateTime
 
 metadata = MetaData()
 rooms = Table(
@@ -35,7 +36,7 @@ rooms = Table(
     Column("price_per_night", Integer, nullable=False),
     Column("status", String(20), nullable=False),
     Column("review_count", Integer, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 reviews = Table(
     "reviews",
@@ -45,7 +46,7 @@ reviews = Table(
     Column("guest_id", String(100), nullable=False),
     Column("rating", Integer, nullable=False),
     Column("text", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 holds = Table(
     "holds",
@@ -69,6 +70,7 @@ room_nights = Table(
 _ADD_ROOM = rooms.insert()
 _ADD_HOLD = holds.insert()
 _ADD_NIGHTS = room_nights.insert()
+_ADD_REVIEW = reviews.insert()
 _GET_ROOM = select(rooms).where(rooms.c.room_id == bindparam("key"))
 _SET_ROOM_STATUS = rooms.update().where(rooms.c.room_id == bindparam("key"))
 _GET_HOLD = select(holds).where(holds.c.reservation_id == bindparam("key"))
@@ -81,98 +83,91 @@ _STAYED = (
     )
     .limit(1)
 )
+_COUNT_REVIEW = rooms.update().where(rooms.c.room_id == bindparam("key")).values(review_count=rooms.c.review_count + 1)
+_REVIEW_COUNT = select(rooms.c.review_count).where(rooms.c.room_id == bindparam("key"))
 _RESERVED_HOLDS = (
     select(func.count()).select_from(holds).where(holds.c.room_id == bindparam("key"), holds.c.status == HOLD_RESERVED)
 )
 
 
-def add_room(conn: Connection, room: Room) -> str:
-    """Store the room; returns its creation time."""
-    created = now()
-    conn.execute(_ADD_ROOM, {**room.__dict__, "created_at": created})
-    return stamp(created)
+class SqlRooms:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, room: Room) -> None:
+        self.conn.execute(_ADD_ROOM, vars(room))
+
+    def get(self, room_id: str) -> Room | None:
+        row = self.conn.execute(_GET_ROOM, {"key": room_id}).mappings().first()
+        return Room(**row) if row else None
+
+    def listing(
+        self, limit: int, offset: int, host_id: str = "", free: tuple[dt.date, dt.date] | None = None
+    ) -> list[Room]:
+        """`free`: (check-in, check-out), only rooms without a held night from check-in up to, not on, check-out."""
+        query = select(rooms).order_by(rooms.c.created_at, rooms.c.room_id).limit(limit).offset(offset)
+        if host_id:
+            query = query.where(rooms.c.host_id == host_id)
+        if free is not None:
+            nights = room_nights.c
+            taken = select(nights.room_id).where(nights.room_id == rooms.c.room_id, nights.night >= free[0])
+            query = query.where(~exists(taken.where(nights.night < free[1])))
+        return [Room(**row) for row in self.conn.execute(query).mappings()]
+
+    def set_status(self, room_id: str, status: str) -> None:
+        self.conn.execute(_SET_ROOM_STATUS, {"status": status, "key": room_id})
+
+    def count_review(self, room_id: str) -> int:
+        """One more review of the room; its review count now."""
+        self.conn.execute(_COUNT_REVIEW, {"key": room_id})
+        count: int = self.conn.execute(_REVIEW_COUNT, {"key": room_id}).scalar_one()
+        return count
 
 
-def get_room(conn: Connection, room_id: str) -> tuple[Room, str] | None:
-    """The room and its creation time, or None."""
-    row = conn.execute(_GET_ROOM, {"key": room_id}).mappings().first()
-    if row is None:
-        return None
-    return _room(row), stamp(row["created_at"])
+class SqlReviews:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, review: Review) -> None:
+        self.conn.execute(_ADD_REVIEW, vars(review))
+
+    def listing(self, room_id: str, limit: int, offset: int) -> list[Review]:
+        query: Select[Any] = select(reviews).order_by(reviews.c.created_at, reviews.c.review_id)
+        if room_id:
+            query = query.where(reviews.c.room_id == room_id)
+        return [Review(**row) for row in self.conn.execute(query.limit(limit).offset(offset)).mappings()]
 
 
-def list_rooms(
-    conn: Connection, limit: int, offset: int, host_id: str = "", free: tuple[dt.date, dt.date] | None = None
-) -> list[tuple[Room, str]]:
-    """`free`: (check-in, check-out), only rooms without a held night from check-in up to, not on, check-out."""
-    query = select(rooms).order_by(rooms.c.created_at, rooms.c.room_id).limit(limit).offset(offset)
-    if host_id:
-        query = query.where(rooms.c.host_id == host_id)
-    if free is not None:
-        nights = room_nights.c
-        taken = select(nights.room_id).where(nights.room_id == rooms.c.room_id, nights.night >= free[0])
-        query = query.where(~exists(taken.where(nights.night < free[1])))
-    return [(_room(row), stamp(row["created_at"])) for row in conn.execute(query).mappings()]
+class SqlHolds:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
+    def get(self, reservation_id: str) -> Hold | None:
+        row = self.conn.execute(_GET_HOLD, {"key": reservation_id}).mappings().first()
+        return Hold(**row) if row else None
 
-def _room(row: dict) -> Room:
-    return Room(**{k: row[k] for k in Room.__dataclass_fields__})
+    def add(self, hold: Hold) -> None:
+        """Insert the hold and its nights; RoomAlreadyHeld if another hold has any of them."""
+        nights = [{"room_id": hold.room_id, "night": n, "reservation_id": hold.reservation_id} for n in hold.nights]
+        try:  # no savepoint: the unit of work rolls the whole hold back
+            self.conn.execute(_ADD_HOLD, vars(hold))
+            self.conn.execute(_ADD_NIGHTS, nights)
+        except IntegrityError:
+            raise RoomAlreadyHeld(
+                f"room {hold.room_id} is already held for some nights between {hold.check_in} and {hold.check_out}"
+            ) from None
 
+    def has_stayed(self, room_id: str, guest_id: str) -> bool:
+        """Whether the guest holds a confirmed (reserved, not released) stay in the room."""
+        return self.conn.execute(_STAYED, {"room": room_id, "guest": guest_id}).first() is not None
 
-def add_review(conn: Connection, review: Review) -> tuple[int, str]:
-    """Store the review; returns the room's new review count and the review's creation time."""
-    created = now()
-    conn.execute(reviews.insert().values(**review.__dict__, created_at=created))
-    conn.execute(rooms.update().where(rooms.c.room_id == review.room_id).values(review_count=rooms.c.review_count + 1))
-    count = conn.execute(select(rooms.c.review_count).where(rooms.c.room_id == review.room_id)).scalar_one()
-    return count, stamp(created)
+    def set_status(self, reservation_id: str, status: str) -> None:
+        self.conn.execute(_SET_HOLD_STATUS, {"status": status, "key": reservation_id})
 
+    def free_nights(self, reservation_id: str) -> None:
+        self.conn.execute(_FREE_NIGHTS, {"key": reservation_id})
 
-def list_reviews(conn: Connection, room_id: str, limit: int, offset: int) -> list[tuple[Review, str]]:
-    query = select(reviews).order_by(reviews.c.created_at, reviews.c.review_id).limit(limit).offset(offset)
-    if room_id:
-        query = query.where(reviews.c.room_id == room_id)
-    return [
-        (Review(**{k: r[k] for k in Review.__dataclass_fields__}), stamp(r["created_at"]))
-        for r in conn.execute(query).mappings()
-    ]
-
-
-def get_hold(conn: Connection, reservation_id: str) -> Hold | None:
-    row = conn.execute(_GET_HOLD, {"key": reservation_id}).mappings().first()
-    return Hold(**row) if row else None
-
-
-def add_hold(conn: Connection, hold: Hold) -> None:
-    """Insert the hold and its nights; RoomAlreadyHeld if another hold has any of them."""
-    try:  # no savepoint: the unit of work rolls the whole hold back
-        conn.execute(_ADD_HOLD, hold.__dict__)
-        conn.execute(
-            _ADD_NIGHTS,
-            [{"room_id": hold.room_id, "night": n, "reservation_id": hold.reservation_id} for n in hold.nights],
-        )
-    except IntegrityError:
-        raise RoomAlreadyHeld(
-            f"room {hold.room_id} is already held for some nights between {hold.check_in} and {hold.check_out}"
-        ) from None
-
-
-def has_stayed(conn: Connection, room_id: str, guest_id: str) -> bool:
-    """Whether the guest holds a confirmed (reserved, not released) stay in the room."""
-    return conn.execute(_STAYED, {"room": room_id, "guest": guest_id}).first() is not None
-
-
-def set_hold_status(conn: Connection, reservation_id: str, status: str) -> None:
-    conn.execute(_SET_HOLD_STATUS, {"status": status, "key": reservation_id})
-
-
-def free_nights(conn: Connection, reservation_id: str) -> None:
-    conn.execute(_FREE_NIGHTS, {"key": reservation_id})
-
-
-def reserved_holds(conn: Connection, room_id: str) -> int:
-    return conn.execute(_RESERVED_HOLDS, {"key": room_id}).scalar_one()
-
-
-def set_room_status(conn: Connection, room_id: str, status: str) -> None:
-    conn.execute(_SET_ROOM_STATUS, {"status": status, "key": room_id})
+    def reserved(self, room_id: str) -> int:
+        """How many confirmed reservations hold the room."""
+        count: int = self.conn.execute(_RESERVED_HOLDS, {"key": room_id}).scalar_one()
+        return count

@@ -7,7 +7,7 @@ import logging
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
 from svckit import events
@@ -39,7 +39,7 @@ def stream_config(producer: str, replicas: int) -> StreamConfig:
     return StreamConfig(
         name=events.stream_name(producer),
         subjects=[f"bnb.{producer}.>"],
-        storage="file",
+        storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_S,
         num_replicas=replicas,
     )
@@ -49,7 +49,7 @@ async def ensure_stream(js: JetStreamContext, producer: str, replicas: int) -> N
     """Create the producer's stream, or bring an existing one to this configuration."""
     config = stream_config(producer, replicas)
     try:
-        await js.stream_info(config.name)
+        await js.stream_info(events.stream_name(producer))
     except NotFoundError:
         try:
             await js.add_stream(config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -21,6 +22,8 @@ VIA_HEADER = "x-bnb-via"  # "mesh": set by the mesh listener's internal routes
 GUEST, HOST = "guest", "host"
 # A request field naming a person, and the role that person has: a guest_id is always a guest's.
 ID_FIELDS = {"guest_id": GUEST, "host_id": HOST}
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"  # an incoming call's, whatever its method's types
+MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # a served method, whatever its types
 
 
 class Unauthenticated(Exception):
@@ -53,14 +56,14 @@ def _headers(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str, st
     return {key: str(value) for key, value in metadata or () if key in wanted}
 
 
-def verified(context: grpc.aio.ServicerContext) -> Caller | None:
+def verified(context: Context) -> Caller | None:
     """The caller the edge verified, or None (no token, on a public read)."""
     headers = _headers(context.invocation_metadata())
     subject = headers.get(SUBJECT_HEADER, "")
     return Caller(subject, headers.get(ROLE_HEADER, "")) if subject else None
 
 
-def resolve_caller(context: grpc.aio.ServicerContext, *roles: str, **claimed: str) -> Caller:
+def resolve_caller(context: Context, *roles: str, **claimed: str) -> Caller:
     """The verified caller, who must have one of `roles`.
 
     `claimed` are the request's optional ids (guest_id=..., host_id=...): each one given must be the caller's
@@ -85,7 +88,7 @@ def _or(roles: tuple[str, ...]) -> str:
     return " or ".join(roles)
 
 
-def require_mesh(context: grpc.aio.ServicerContext) -> None:
+def require_mesh(context: Context) -> None:
     """An internal RPC: only through the mesh listener (whose routes set x-bnb-via), never from the edge."""
     if _headers(context.invocation_metadata()).get(VIA_HEADER) != "mesh":
         raise PermissionDenied("an internal call: only the mesh may make it")

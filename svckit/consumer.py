@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,15 +16,18 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from svckit import events, metrics, pull, tracing
-from svckit.db import Database, UnitOfWork, inbox, now
+from svckit.db import Database
 from svckit.logs import correlated
+from svckit.policies import Handler
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, account, bury
+from svckit.tables import inbox, now
+from svckit.uow import UnitOfWork
 from svckit.waits import Underway
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[UnitOfWork, object, events.EventEnvelope], None]
 Parents = dict[str, str] | None  # event id -> the traceparent of its message
+Outcome = str | Exception | Failed  # of one message: 'done', 'duplicate', 'dead', or what to redeliver it after
 RETRY_DELAY_S = 1.0  # after a fault that could not be counted (the database away) or a lost broker
 WAIT_S = 10.0  # the longest an event waits for work underway here before it is redelivered after a delay instead
 
@@ -190,7 +192,7 @@ def process(
     retrying: Retrying,
     parents: Parents = None,
     fresh: bool = False,
-) -> list:
+) -> list[Outcome]:
     """handle_batch, each handler failure counted: Failed (redeliver after a backoff) or, at max_deliver, 'dead'."""
     return account(db, sub.durable, items, handle_batch(db, sub, items, parents, fresh), redelivery, retrying)
 
@@ -241,7 +243,7 @@ async def consume(
                 if underway and any(isinstance(o, RetryLater) and o.awaits for o in outcomes):
                     again_args = (underway, redelivery, retrying, parents)
                     pairs = zip(items, outcomes, strict=True)
-                    outcomes = await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))
+                    outcomes = [*await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))]
                 for msg, outcome in zip(msgs, outcomes, strict=True):
                     await _settle(sub, msg, outcome, redelivery)
         except Exception as exc:  # broker away: the durable keeps our place
@@ -249,8 +251,8 @@ async def consume(
             await asyncio.sleep(RETRY_DELAY_S)
 
 
-async def _waited(db: Database, sub: Subscription, item: list[Item], outcome: object, underway: Underway,
-                  redelivery: Redelivery, retrying: Retrying, parents: Parents) -> object:  # fmt: skip
+async def _waited(db: Database, sub: Subscription, item: list[Item], outcome: Outcome, underway: Underway,
+                  redelivery: Redelivery, retrying: Retrying, parents: Parents) -> Outcome:  # fmt: skip
     """The outcome, or when it waits for work underway here: the outcome of handling it again once that ended."""
     if isinstance(outcome, RetryLater) and outcome.awaits and await underway.ended(outcome.awaits, WAIT_S):
         return (await db.run(process, db, sub, item, redelivery, retrying, parents))[0]

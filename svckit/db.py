@@ -1,12 +1,10 @@
-"""Database plumbing: one engine per service, the unit of work, and the outbox/inbox tables."""
+"""A service's database: one engine, and the connections its transactions and queries use."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import datetime as dt
 import functools
-import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,97 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    DateTime,
-    Engine,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    text,
-)
+from sqlalchemy import Connection, Engine, create_engine, event
 
-from svckit import events, tracing
+from svckit.uow import Committed, UnitOfWork
 
 T = TypeVar("T")
 DB_THREAD = "bnb-db"
-Committed = tuple[str, str, bytes, str | None]  # an outbox row just committed: event_id, subject, data, traceparent
-plumbing = MetaData()
-outbox = Table(
-    "outbox",
-    plumbing,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(36), nullable=False, unique=True),
-    Column("subject", String(200), nullable=False),
-    Column("data", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
-    Column("traceparent", String(55), nullable=True),  # the W3C trace context of the transaction that wrote it
-)
-inbox = Table(
-    "inbox",
-    plumbing,
-    Column("consumer", String(100), primary_key=True),
-    Column("event_id", String(36), primary_key=True),
-    Column("handled_at", DateTime(timezone=True), nullable=False),
-)
-dead_letters = Table(
-    "dead_letters",
-    plumbing,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("consumer", String(100), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("stream_seq", Integer, nullable=False),
-    Column("data", LargeBinary, nullable=False),
-    Column("error", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("event_id", String(36), nullable=True),  # none when the message could not be decoded
-    Column("error_type", String(200), nullable=True),
-    Column("deliveries", Integer, nullable=False, server_default=text("1")),  # failed deliveries, the last included
-    Column("replayed_at", DateTime(timezone=True), nullable=True),
-    Column("replay_outcome", String(20), nullable=True),  # 'done', or 'duplicate' when applied meanwhile
-)
-delivery_failures = Table(  # handler failures of events still being redelivered; RetryLater is not one
-    "delivery_failures",
-    plumbing,
-    Column("consumer", String(100), primary_key=True),
-    Column("event_id", String(36), primary_key=True),
-    Column("failures", Integer, nullable=False),
-    Column("error", Text, nullable=False),
-    Column("first_failed_at", DateTime(timezone=True), nullable=False),
-    Column("last_failed_at", DateTime(timezone=True), nullable=False),
-)
-idempotency_keys = Table(  # svckit.idempotency: a caller's key, and the first answer given under it
-    "idempotency_keys",
-    plumbing,
-    Column("caller", String(100), primary_key=True),  # the verified subject...
-    Column("role", String(20), primary_key=True),  # ...in the role its token named
-    Column("operation", String(100), primary_key=True),  # the request's message type: one per RPC
-    Column("key", String(128), primary_key=True),
-    Column("fingerprint", String(64), nullable=False),  # sha256 of the request message
-    Column("ref", String(64), nullable=False, index=True),  # what a running claim started (a saga's reservation id)
-    Column("code", Integer, nullable=True),  # the answer's gRPC status code; NULL while the first call runs
-    Column("reply", LargeBinary, nullable=True),  # the serialized reply, when code is 0
-    Column("message", Text, nullable=True),  # the refusal's message, otherwise
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-)
-_OUTBOX_INSERT = outbox.insert()  # built once: SQLAlchemy then skips building and keying it per event
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def stamp(value: dt.datetime) -> str:
-    """A stored time as ISO 8601 in UTC with its offset, alike from SQLite (naive) and PostgreSQL (zoned)."""
-    value = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-    return value.isoformat()
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -124,7 +37,9 @@ def _sqlite_engine(url: str) -> Engine:
         # A writer takes the lock up front, so a read-then-write never fails on a stale snapshot
         # and checks like the per-guest limit are serialized.
         immediate = conn.get_execution_options().get("writer", False)
-        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None  # a connection that is beginning is checked out
+        dbapi.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -132,14 +47,15 @@ def _sqlite_engine(url: str) -> Engine:
 class Database:
     """A service's own database: its engine, and who to wake when events were committed."""
 
-    def __init__(self, url: str, producer: str) -> None:
+    def __init__(self, url: str, producer: str, unit: type[UnitOfWork] = UnitOfWork) -> None:
         self.url = url
+        self.unit = unit  # the context's, with its repositories (its main.py says which)
         self.producer = producer
         sqlite = url.startswith("sqlite")
         self.engine = (
             _sqlite_engine(url) if sqlite else create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         )
-        self.on_commit: list[Callable[[list[Committed]], None]] = []
+        self.on_commit: list[Callable[[list[Committed]], object]] = []
         # SQLite work is brief and local: it runs on the event loop, where a thread hop would cost more than
         # the work itself. A PostgreSQL round trip (or a lock wait) must not stall the loop: threads there.
         self.writer_lock = threading.Lock() if sqlite else None  # for callers that bring threads (tests, tools)
@@ -180,8 +96,9 @@ class Database:
         finally:
             conn.rollback() if kept else conn.close()
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self)
+    def uow(self, read_only: bool = False) -> UnitOfWork:
+        """A unit of work of this service's kind (`unit`): a transaction, or with `read_only` a query's."""
+        return self.unit(self, read_only=read_only)
 
     def dispose(self) -> None:
         for role in ("reader", "writer"):  # this thread's; the database threads' end with the process
@@ -191,68 +108,3 @@ class Database:
         if self.executor is not None:
             self.executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
-
-
-class UnitOfWork:
-    """One transaction: state changes and the events they raise commit together, or not at all."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.emitted: list[Committed] = []
-        self._after: list[Callable[[], None]] = []
-
-    def __enter__(self) -> UnitOfWork:
-        if self.db.writer_lock:
-            self.db.writer_lock.acquire()
-        try:
-            self.conn, self._kept_open = self.db.connection(writer=True)
-            self._tx = self.conn.begin()
-        except BaseException:
-            self._unlock()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if self._tx.is_active:
-                self._tx.rollback()
-        finally:
-            if not self._kept_open:
-                self.conn.close()
-            self._unlock()
-
-    def _unlock(self) -> None:
-        if self.db.writer_lock:
-            self.db.writer_lock.release()
-
-    def lock(self, key: str) -> None:
-        """Serialize transactions on `key` (e.g. one guest) across processes."""
-        if self.conn.dialect.name == "postgresql":
-            digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
-        # SQLite: BEGIN IMMEDIATE already holds the database's single write lock.
-
-    def emit(self, event: object, *, aggregate_id: str) -> None:
-        """Write `event` to the outbox in this transaction; the relay publishes it after commit."""
-        envelope = events.envelope(event, producer=self.db.producer, aggregate_id=aggregate_id)
-        subject, data = events.subject(self.db.producer, envelope.type), envelope.SerializeToString()
-        event_id, parent = envelope.event_id, tracing.traceparent()
-        values = {"event_id": event_id, "subject": subject, "data": data, "created_at": now(), "traceparent": parent}
-        self.conn.execute(_OUTBOX_INSERT, values)
-        self.emitted.append((event_id, subject, data, parent))
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Call `callback()` once this transaction has committed (once however often asked); never on rollback."""
-        if callback not in self._after:
-            self._after.append(callback)
-
-    def commit(self) -> None:
-        """Commit, then hand the events just written to the relay (it need not read them back)."""
-        self._tx.commit()
-        if self.emitted:
-            for committed in self.db.on_commit:
-                committed(self.emitted)
-            self.emitted = []
-        callbacks, self._after = self._after, []
-        for callback in callbacks:
-            callback()

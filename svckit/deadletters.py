@@ -7,15 +7,17 @@ import functools
 import importlib
 import json
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
 from svckit import events, migrate
 from svckit.config import Settings
 from svckit.consumer import Subscription, apply
-from svckit.db import Database, dead_letters, now, stamp
+from svckit.db import Database
 from svckit.logs import correlated
 from svckit.retries import RetryLater
+from svckit.tables import dead_letters, now
 
 EPILOG = """Without --replay: every dead letter as a JSON line, oldest first. With --replay ID: the dead letter's
 event is applied once through its consumer's handler and inbox (an event handled meanwhile is a duplicate and
@@ -27,15 +29,15 @@ class ReplayRefused(Exception):
     """The dead letter does not exist, was replayed already, or still cannot be decoded."""
 
 
-def listing(db: Database) -> list[dict[str, object]]:
+def listing(db: Database) -> list[dict[str, Any]]:
     """Every dead letter, oldest first, with its payload shown as hex."""
     with db.read() as conn:
         rows = conn.execute(select(dead_letters).order_by(dead_letters.c.id)).mappings().all()
     fields = ("id", "consumer", "subject", "stream_seq", "event_id", "error_type", "error", "deliveries",
               "replay_outcome")  # fmt: skip
     return [
-        {**{k: row[k] for k in fields}, "created_at": stamp(row["created_at"]),
-         "replayed_at": row["replayed_at"] and stamp(row["replayed_at"]), "data_hex": row["data"][:256].hex()}
+        {**{k: row[k] for k in fields}, "created_at": row["created_at"].isoformat(),
+         "replayed_at": row["replayed_at"] and row["replayed_at"].isoformat(), "data_hex": row["data"][:256].hex()}
         for row in rows
     ]  # fmt: skip
 
@@ -59,7 +61,7 @@ def replay(db: Database, letter_id: int, subscription_of: Callable[[str], Subscr
         if row is None:
             raise ReplayRefused(f"no dead letter {letter_id}")
         if row["replayed_at"] is not None:
-            raise ReplayRefused(f"dead letter {letter_id} was replayed at {stamp(row['replayed_at'])}")
+            raise ReplayRefused(f"dead letter {letter_id} was replayed at {row['replayed_at'].isoformat()}")
         try:
             envelope, payload = events.decode(row["data"])
         except events.UndecodableEvent as exc:
@@ -77,7 +79,8 @@ def main() -> None:
     parser.add_argument("service", help="room, reservation, payment, message or view")
     parser.add_argument("--replay", type=int, metavar="ID", help="apply this dead letter once, then mark it replayed")
     args = parser.parse_args()
-    db = Database(Settings.from_env(args.service).database_url, producer=args.service)
+    unit = importlib.import_module(f"{args.service}_svc.main").UNIT_OF_WORK  # the service's, as its main.py wires
+    db = Database(Settings.from_env(args.service).database_url, producer=args.service, unit=unit)
     try:
         migrate.upgrade(db, f"{args.service}_svc")
         if args.replay is None:

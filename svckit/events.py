@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bnb.events.v1 import envelope_pb2, events_pb2
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 EventEnvelope = envelope_pb2.EventEnvelope
 
@@ -26,10 +30,10 @@ def stream_name(producer: str) -> str:
     return producer.upper()
 
 
-def envelope(event: object, *, producer: str, aggregate_id: str) -> EventEnvelope:
+def envelope(event: DataclassInstance, *, producer: str, aggregate_id: str) -> EventEnvelope:
     """Wrap a domain event; its reservation id, where it has one, is the correlation id."""
     event_type = type(event).__name__
-    payload = getattr(events_pb2, event_type)(**dataclasses.asdict(event))  # type: ignore[call-overload]
+    payload = getattr(events_pb2, event_type)(**dataclasses.asdict(event))
     occurred = Timestamp()
     occurred.GetCurrentTime()
     return EventEnvelope(

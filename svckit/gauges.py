@@ -15,7 +15,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from svckit import events
-from svckit.db import Database, dead_letters, outbox
+from svckit.db import Database
+from svckit.tables import dead_letters, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class StoreCollector(Collector):
         try:
             with self.db.read() as conn:
                 unsent = conn.execute(_UNSENT).one() if self.outbox_rows else None
-                dead = dict(conn.execute(_DEAD).all()) if self.durables else {}
+                dead: dict[str, int] = {c: n for c, n in conn.execute(_DEAD)} if self.durables else {}
         except Exception as exc:  # the database away: these series go missing, which an alert can see
             logger.warning("reading the outbox and dead letters for metrics failed: %s", exc)
             return
@@ -66,7 +67,6 @@ class StoreCollector(Collector):
 def _age(oldest: dt.datetime | None) -> float:
     if oldest is None:
         return 0.0
-    oldest = oldest.replace(tzinfo=dt.UTC) if oldest.tzinfo is None else oldest  # SQLite returns naive UTC
     return max((dt.datetime.now(dt.UTC) - oldest).total_seconds(), 0.0)
 
 
@@ -108,7 +108,7 @@ def expose(port: int, host: str, db: Database, outbox_rows: bool, durables: list
 
 def serve_http(port: int, host: str) -> Callable[[], None]:
     """Serve /metrics on `host:port` from a thread of its own; returns what stops it."""
-    prometheus_client.disable_created_metrics()  # no *_created series: half the lines, nothing alerted on
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated upstream; no *_created series: half the lines, nothing alerted on
     server, thread = prometheus_client.start_http_server(port, host)
 
     def stop() -> None:

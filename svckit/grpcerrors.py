@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import grpc
 
+from svckit.caller import Context
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -19,7 +21,7 @@ def status_for(mapping: Mapping[type[Exception], grpc.StatusCode], exc: BaseExce
     """The status `mapping` gives `exc` (or one of its base classes); None when it names none."""
     for cls in type(exc).__mro__:
         if cls in mapping:
-            return mapping[cls]  # type: ignore[index]
+            return mapping[cls]
     return None
 
 
@@ -31,7 +33,7 @@ def maps_errors(mapping: dict[type[Exception], grpc.StatusCode]) -> Callable[[ty
 
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
-        async def rpc(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def rpc(self: Any, request: Any, context: Context) -> Any:
             try:
                 return await method(self, request, context)
             except Exception as exc:

@@ -14,13 +14,16 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from sqlalchemy import ColumnElement, Connection, Row, and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from svckit.db import Database, idempotency_keys, now
+from svckit.tables import idempotency_keys, now
+
+if TYPE_CHECKING:
+    from svckit.db import Database
 
 logger = logging.getLogger(__name__)
 KEYS = idempotency_keys
@@ -87,7 +90,7 @@ def _take(conn: Connection, key: Key, **values: object) -> bool:
 
     On PostgreSQL a concurrent transaction that inserted the same key first makes this one wait for its end.
     """
-    row = {"caller": key.caller, "role": key.role, "operation": key.operation, "key": key.value}
+    row: dict[str, object] = {"caller": key.caller, "role": key.role, "operation": key.operation, "key": key.value}
     row |= {"fingerprint": key.fingerprint, "ref": "", "code": None, "reply": None, "message": None}
     row |= {**values, "created_at": now()}
     insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(KEYS).values(row)
@@ -133,6 +136,22 @@ def undone(conn: Connection, ref: str, key: Key | None = None, error: BaseExcept
         conn.execute(delete(KEYS).where(running))
     else:
         conn.execute(update(KEYS).where(running).values(code=code.value[0], message=str(error), ref=""))
+
+
+class KeyStore:
+    """The idempotency keys as one transaction sees them (a unit of work's `keys`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim(self, key: Key | None, ref: str = "") -> None:
+        claim(self.conn, key, ref)
+
+    def finish(self, key: Key | None, result: object, ref: str = "") -> None:
+        finish(self.conn, key, result, ref)
+
+    def undone(self, ref: str, key: Key | None = None, error: BaseException | None = None) -> None:
+        undone(self.conn, ref, key, error)
 
 
 def refused(db: Database, key: Key, error: BaseException) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
 from svckit import caller
+from svckit.caller import Context
 from svckit.db import Database
 from svckit.grpcerrors import status_for
 from svckit.idempotency import Answer, InProgress, Key, KeyReused, Replay, lookup, refused
@@ -67,7 +68,7 @@ class Keys:
         code = status_for(self.errors, error)
         return code if code in KEPT else None
 
-    def of(self, context: grpc.aio.ServicerContext, request: Message, encode: Callable[[Any], Message]) -> Key | None:
+    def of(self, context: Context, request: Message, encode: Callable[[Any], Message]) -> Key | None:
         """The call's key, scoped to the caller the edge verified; None without a key (or without a caller,
         whom the call itself then refuses). `encode` makes the reply of the handler's result."""
         values = [str(value) for name, value in context.invocation_metadata() or () if name == HEADER]
@@ -89,8 +90,8 @@ class Keys:
         )
 
 
-Keyed = Callable[[Any, Any, grpc.aio.ServicerContext, Key | None], Awaitable[M]]
-Rpc = Callable[[Any, Any, grpc.aio.ServicerContext], Awaitable[M]]
+Keyed = Callable[[Any, Any, Context, Key | None], Awaitable[M]]
+Rpc = Callable[[Any, Any, Context], Coroutine[Any, Any, M]]
 
 
 def idempotent(reply_type: type[M], encode: Callable[[Any], M]) -> Callable[[Keyed[M]], Rpc[M]]:
@@ -104,7 +105,7 @@ def idempotent(reply_type: type[M], encode: Callable[[Any], M]) -> Callable[[Key
 
     def decorate(method: Keyed[M]) -> Rpc[M]:
         @functools.wraps(method)
-        async def rpc(self: Any, request: Any, context: grpc.aio.ServicerContext) -> M:
+        async def rpc(self: Any, request: Any, context: Context) -> M:
             keys: Keys = self.keys
             key = keys.of(context, request, encode)
             if key is None:
@@ -122,13 +123,13 @@ def idempotent(reply_type: type[M], encode: Callable[[Any], M]) -> Callable[[Key
                         logger.exception("could not keep %s's refusal under idempotency key %r", key.caller, key.value)
                 raise
 
-        rpc.takes_idempotency_key = True  # type: ignore[attr-defined]  # what the edge's keyed retry relies on
+        rpc.__dict__["takes_idempotency_key"] = True  # what the edge's keyed retry relies on
         return rpc
 
     return decorate
 
 
-async def _replay(answer: Answer, reply_type: type[M], context: grpc.aio.ServicerContext, key: Key) -> M:
+async def _replay(answer: Answer, reply_type: type[M], context: Context, key: Key) -> M:
     logger.info("%s of %s %s: replaying idempotency key %r", key.operation, key.role, key.caller, key.value)
     if answer.code != 0:
         await context.abort(_CODES[answer.code], answer.message)

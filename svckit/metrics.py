@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 import grpc
 from prometheus_client import Counter, Histogram
 
+from svckit.caller import Context, MethodHandler
+
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 OK = grpc.StatusCode.OK
 # Seconds: a hop is a few ms, a saga tens of ms; a call that times out ends at its deadline (5 s by default).
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -100,13 +103,13 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
     """Requests, errors and durations of every unary call served, by method and status code."""
 
     def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped: dict[str, tuple[MethodHandler, MethodHandler]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[MethodHandler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> MethodHandler | None:
         handler = await continuation(handler_call_details)  # always: the interceptors after this one run per call
         if handler is None or handler.unary_unary is None:
             return handler  # an unknown method, or a stream (health Watch, reflection)
@@ -114,22 +117,30 @@ class ServerMetrics(grpc.aio.ServerInterceptor):
         known = self._wrapped.get(method)
         if known is not None and known[0] is handler:
             return known[1]
-        wrapped = handler._replace(unary_unary=_measured(method, handler.unary_unary))  # type: ignore[attr-defined]
+        wrapped: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+            unary_unary=_measured(method, handler.unary_unary)
+        )
         self._wrapped[method] = (handler, wrapped)
         return wrapped
 
 
+def _set_code(context: Context) -> grpc.StatusCode | None:
+    """The status code an abort set; None until one did (the stubs say it is always set)."""
+    code: grpc.StatusCode | None = context.code()
+    return code
+
+
 def _measured(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def call(request: Any, context: Context) -> Any:
         started = time.perf_counter()
         code = OK
         try:
             return await behavior(request, context)
         except BaseException as exc:
-            code = context.code() or _code_of(exc)  # an abort set it; anything else is UNKNOWN to the caller
+            code = _set_code(context) or _code_of(exc)  # an abort set it; anything else is UNKNOWN to the caller
             raise
         finally:
-            code = code if code is not OK else (context.code() or OK)
+            code = code if code is not OK else (_set_code(context) or OK)
             _record(_server(method, code.name), code, time.perf_counter() - started)
 
     return call
@@ -147,7 +158,7 @@ def method_of(rpc: object) -> str:
     return name
 
 
-async def client_call(rpc: Callable[..., Awaitable[Any]], request: object, **kwargs: Any) -> Any:
+async def client_call(rpc: Callable[..., Awaitable[T]], request: object, **kwargs: Any) -> T:
     """`await rpc(request, **kwargs)`, counted and timed by method and status code."""
     if not recording:
         return await rpc(request, **kwargs)
@@ -164,12 +175,12 @@ async def client_call(rpc: Callable[..., Awaitable[Any]], request: object, **kwa
 
 def saga_outcome(
     refusals: tuple[type[BaseException], ...], uncounted: tuple[type[BaseException], ...] = ()
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Coroutine[Any, Any, R]]]:
     """Count what the decorated saga ends in: approved when it returns; refused, with the refusal's class name as
     the reason, when it raises one of `refusals` ("internal" for another error, "cancelled" when cancelled).
     What raises one of `uncounted` (a replayed answer) ran no saga."""
 
-    def decorate(saga: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    def decorate(saga: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
         @functools.wraps(saga)
         async def counted(*args: P.args, **kwargs: P.kwargs) -> R:
             if not recording:

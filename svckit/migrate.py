@@ -23,11 +23,12 @@ from alembic import command, context
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy import Connection, MetaData, inspect, text
 
 from svckit.config import Settings
-from svckit.db import Database, plumbing
+from svckit.db import Database
+from svckit.tables import plumbing
 
 BASELINE = "0001"  # the schema create_all made before migrations
 
@@ -98,7 +99,8 @@ def differences(db: Database, package: str, wanted: MetaData | None = None) -> l
     models has its revision."""
     with db.engine.connect() as conn:
         migration = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(migration, wanted if wanted is not None else models(package))
+        diffs: list[Any] = compare_metadata(migration, wanted if wanted is not None else models(package))
+        return diffs
 
 
 def revision(package: str, message: str) -> Path:
@@ -112,7 +114,8 @@ def revision(package: str, message: str) -> Path:
                 script = command.revision(config(package, conn), message, autogenerate=True, rev_id=number)
         finally:
             db.dispose()
-    path = Path(script.path)  # type: ignore[union-attr]
+    assert isinstance(script, Script)  # one revision asked for, one made
+    path = Path(script.path)
     ruff = Path(sys.executable).with_name("ruff")
     if ruff.exists():  # a contributor's venv: the revision in the house style
         subprocess.run([str(ruff), "format", "-q", str(path)], check=False)

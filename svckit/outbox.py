@@ -8,11 +8,14 @@ import time
 from collections import deque
 
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from sqlalchemy import bindparam, select
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from svckit import metrics
-from svckit.db import Committed, Database, now, outbox
+from svckit.db import Database
+from svckit.tables import now, outbox
+from svckit.uow import Committed
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class OutboxRelay:
             uow.conn.execute(_MARK_SENT, {"ids": event_ids, "at": now()})
             uow.commit()
 
-    async def _send(self, row: Committed) -> asyncio.Future:
+    async def _send(self, row: Committed) -> asyncio.Future[PubAck]:
         """The PubAck to come, or an already failed future when the connection refused the message."""
         event_id, subject, data, parent = row
         headers = {"Nats-Msg-Id": event_id}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sized
+from dataclasses import dataclass
+from typing import Protocol
 
 DEFAULT_PAGE_SIZE = 50
 # With every text at its longest, 100 items stay within the edge's reply buffer (tests/test_largest_page.py).
@@ -41,3 +44,29 @@ def next_token(limit: int, offset: int, returned: int) -> str:
     if returned < limit:
         return ""
     return _token(str(offset + limit))
+
+
+class PageRequest(Protocol):
+    """A List* request: every one has these two fields."""
+
+    @property
+    def page_size(self) -> int: ...
+    @property
+    def page_token(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Page:
+    """The page a List* request asks for, as a servicer uses it: `limit` and `offset` to query, `next_token`."""
+
+    limit: int
+    offset: int
+
+    @classmethod
+    def of(cls, request: PageRequest) -> Page:
+        """BadPageToken unless the request's page_size and page_token are ones we accept."""
+        return cls(*page(request.page_size, request.page_token))
+
+    def next_token(self, found: Sized) -> str:
+        """The next page's token, given what this page found."""
+        return next_token(self.limit, self.offset, len(found))

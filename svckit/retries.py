@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, select
 
 from svckit import events
-from svckit.db import Database, dead_letters, delivery_failures, now
+from svckit.db import Database
+from svckit.tables import dead_letters, delivery_failures, now
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +49,12 @@ class Redelivery:
 
     def failure_delay(self, failures: int) -> float:
         """The wait before redelivering an event that failed `failures` times: doubling, at most MAX_BACKOFF_S."""
-        return min(self.backoff_s * 2 ** min(failures - 1, 30), MAX_BACKOFF_S)
+        return min(self.backoff_s * 2.0 ** min(failures - 1, 30), MAX_BACKOFF_S)
 
     @staticmethod
     def wait_delay(deliveries: int) -> float:
         """The wait before redelivering an event that waits for another, growing with JetStream's delivery count."""
-        return min(RetryLater.delay_s * 2 ** min(deliveries - 1, 30), MAX_WAIT_DELAY_S)
+        return min(RetryLater.delay_s * 2.0 ** min(deliveries - 1, 30), MAX_WAIT_DELAY_S)
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _failures_of(durable: str, event_id: str) -> ColumnElement[bool]:
 def _record(conn: Connection, durable: str, event_id: str, error: Exception) -> int:
     """Count one more failure of the event; how many it has had."""
     key, at, (text, _) = _failures_of(durable, event_id), now(), describe(error)
-    before = conn.execute(select(delivery_failures.c.failures).where(key)).scalar()
+    before: int | None = conn.execute(select(delivery_failures.c.failures).where(key)).scalar()
     if before is None:
         row = {"consumer": durable, "event_id": event_id, "failures": 1, "error": text}
         conn.execute(delivery_failures.insert(), {**row, "first_failed_at": at, "last_failed_at": at})
@@ -144,14 +145,15 @@ def _count(db: Database, durable: str, item: Item, error: Exception, redelivery:
     return "dead"
 
 
-def account(db: Database, durable: str, items: list[Item], outcomes: list, redelivery: Redelivery,
-            retrying: Retrying) -> list:  # fmt: skip
+def account(db: Database, durable: str, items: list[Item], outcomes: list[str | Exception], redelivery: Redelivery,
+            retrying: Retrying) -> list[str | Exception | Failed]:  # fmt: skip
     """Count each handler failure: Failed (redeliver after a backoff), or at max_deliver 'dead' (dead-lettered).
 
     A RetryLater stays one until the event has waited max_wait_s; from then on each is a failure. The failure
     counts of events now handled are removed.
     """
-    result, handled = [], []
+    result: list[str | Exception | Failed] = []
+    handled: list[str] = []
     for item, outcome in zip(items, outcomes, strict=True):
         seq = item[2]
         if isinstance(outcome, RetryLater):
@@ -160,8 +162,9 @@ def account(db: Database, durable: str, items: list[Item], outcomes: list, redel
                 continue
             outcome = Overdue(f"still waiting after {retrying.max_wait_s:g}s: {outcome}")
         if isinstance(outcome, Exception):
-            outcome = _count(db, durable, item, outcome, redelivery, retrying)
-        elif (event_id := retrying.settled(seq)) is not None:
+            result.append(_count(db, durable, item, outcome, redelivery, retrying))
+            continue
+        if (event_id := retrying.settled(seq)) is not None:
             handled.append(event_id)
         result.append(outcome)
     if handled:

@@ -13,6 +13,8 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from svckit.caller import Context, MethodHandler
+
 logger = logging.getLogger(__name__)
 
 # Off until setup(): the hot path then pays one check of this flag, and no interceptor is installed at all.
@@ -26,7 +28,7 @@ _ROOT = otel_context.Context()
 _RPC = {"rpc.system": "grpc"}  # the span's name is the method's path: service and method need no attributes
 _FAULTS = {grpc.StatusCode[name] for name in ("UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS")}
 Metadata = tuple[tuple[str, str], ...]
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
 
 
 def setup(service: str, endpoint: str) -> None:
@@ -131,7 +133,7 @@ def _status(span: trace.Span, code: grpc.StatusCode | None) -> None:
 def _traced(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     name = method.lstrip("/")
 
-    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def call(request: Any, context: Context) -> Any:
         carrier = {k: v for k, v in (context.invocation_metadata() or ()) if k in ("traceparent", "tracestate")}
         parent = _W3C.extract(carrier) if carrier else otel_context.Context()  # none came: this call is the root
         with trace.use_span(_tracer.start_span(name, parent, SpanKind.SERVER, _RPC), end_on_exit=True) as span:
@@ -147,20 +149,22 @@ class TraceServer(grpc.aio.ServerInterceptor):
     """A SERVER span per unary call, continuing the caller's `traceparent` metadata (a root span without one)."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._handlers: dict[str, MethodHandler] = {}
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> MethodHandler | None:
         method = handler_call_details.method
         if (known := self._handlers.get(method)) is not None:
             return known
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None or method.startswith(_UNTRACED):
             return handler
-        handler = handler._replace(unary_unary=_traced(method, handler.unary_unary))  # type: ignore[attr-defined]
-        self._handlers[method] = handler
-        return handler
+        traced: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+            unary_unary=_traced(method, handler.unary_unary)
+        )
+        self._handlers[method] = traced
+        return traced
 
 
 @contextlib.contextmanager

@@ -9,7 +9,9 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]]
+from svckit.caller import Context, MethodHandler
+
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ def _lenient(parse: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 
 
 def _refusing(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def call(request: Any, context: Context) -> Any:
         if isinstance(request, _Malformed):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request does not parse: {request.reason}")
         return await behavior(request, context)
@@ -41,11 +43,11 @@ class RejectMalformed(grpc.aio.ServerInterceptor):
     string that is not UTF-8) is refused with INVALID_ARGUMENT, as the edge refuses malformed JSON."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, grpc.RpcMethodHandler] = {}  # per method: wrapped once, not per call
+        self._handlers: dict[str, MethodHandler] = {}  # per method: wrapped once, not per call
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> MethodHandler | None:
         known = self._handlers.get(handler_call_details.method)
         if known is not None:
             return known
@@ -53,7 +55,7 @@ class RejectMalformed(grpc.aio.ServerInterceptor):
         if handler is None:
             return None  # an unknown method: not remembered, or any caller could grow the cache
         if handler.unary_unary is not None and handler.request_deserializer is not None:
-            handler = handler._replace(  # type: ignore[attr-defined]
+            handler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple at run time; the stubs hide it
                 request_deserializer=_lenient(handler.request_deserializer),
                 unary_unary=_refusing(handler.unary_unary),
             )

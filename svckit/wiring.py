@@ -13,18 +13,21 @@ from google.protobuf.descriptor import FileDescriptor
 
 from svckit import logs, tracing
 from svckit.config import Settings
-from svckit.consumer import Handler, Subscription
+from svckit.consumer import Subscription
 from svckit.db import Database
+from svckit.policies import Policies
 from svckit.server import App, Servicer, serve
+from svckit.uow import UnitOfWork
 
 
-def database(settings: Settings) -> Database:
+def database(settings: Settings, unit: type[UnitOfWork] = UnitOfWork) -> Database:
     """The service's own database, migrated to the head of `<svc>/migrations/` (under a lock: replicas may
-    start together) by a short-lived process: Alembic (about 11 MB once imported) stays out of the service."""
+    start together) by a short-lived process: Alembic (about 11 MB once imported) stays out of the service.
+    `unit`: the context's unit of work, with its repositories; the consumers hand its handlers one of these."""
     env = {**os.environ, "BNB_DATABASE_URL": settings.database_url}
     subprocess.run([sys.executable, "-m", "svckit.migrate", "upgrade", settings.service], env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    return Database(settings.database_url, producer=settings.service)
+    return Database(settings.database_url, producer=settings.service, unit=unit)
 
 
 def servicer(add: Callable[[Any, Any], None], impl: object, file: FileDescriptor, name: str) -> Servicer:
@@ -32,7 +35,7 @@ def servicer(add: Callable[[Any, Any], None], impl: object, file: FileDescriptor
     return Servicer(add, impl, file.services_by_name[name].full_name)
 
 
-def consumers(service: str, purpose: str, policies: dict[str, dict[str, Handler]]) -> list[Subscription]:
+def consumers(service: str, purpose: str, policies: Policies) -> list[Subscription]:
     """One durable consumer `<service>-<producer>-<purpose>` per producer whose events the service handles."""
     return [
         Subscription(f"{service}-{producer}-{purpose}", producer, handlers) for producer, handlers in policies.items()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
 
 import httpx
 import nats
@@ -15,7 +15,7 @@ from tests.harness import Mesh
 T = TypeVar("T")
 
 
-def eventually(check: Callable[[], T], timeout_s: float = 15.0, interval_s: float = 0.02) -> T:
+def eventually(check: Callable[[], T | Literal[False] | None], timeout_s: float = 15.0, interval_s: float = 0.02) -> T:
     """check()'s first truthy value; AssertionError with the last value after timeout_s."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -43,7 +43,7 @@ def messages(mesh: Mesh, http: httpx.Client, guest_id: str = "", host_id: str = 
     return reply.json()["messages"]
 
 
-async def _js_call(mesh: Mesh, work: Callable) -> object:
+async def _js_call(mesh: Mesh, work: Callable[[Any], Awaitable[T]]) -> T:
     nc = await nats.connect(f"nats://127.0.0.1:{mesh.cfg.nats_port}")
     try:
         return await work(nc.jetstream())
@@ -51,7 +51,7 @@ async def _js_call(mesh: Mesh, work: Callable) -> object:
         await nc.close()
 
 
-def js(mesh: Mesh, work: Callable) -> object:
+def js(mesh: Mesh, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `async work(jetstream)` against the mesh's NATS."""
     return asyncio.run(_js_call(mesh, work))
 

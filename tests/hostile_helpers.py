@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import httpx
@@ -97,9 +98,9 @@ def _unsent(mesh: Mesh) -> int:
 def settled(mesh: Mesh) -> bool:
     """Every event published and handled by every consumer: no row can appear unless a request writes one."""
 
-    async def idle(jsm: object) -> bool:
+    async def idle(jsm: Any) -> bool:
         for stream in STREAMS:
-            for info in await jsm.consumers_info(stream):  # type: ignore[attr-defined]
+            for info in await jsm.consumers_info(stream):
                 if info.num_pending or info.num_ack_pending:
                     return False
         return True
@@ -128,7 +129,7 @@ def listings_answer(mesh: Mesh, http: httpx.Client, w: World) -> dict[str, int]:
     }
 
 
-def call(mesh: Mesh, channel: grpc.Channel, service: str, method: str, request: object, who: object) -> object:
+def call(mesh: Mesh, channel: grpc.Channel, service: str, method: str, request: Any, who: Any) -> Any:
     """The RPC at the edge: `request` a message, or raw bytes sent as they are."""
     metadata = None
     if who is not None:
@@ -143,7 +144,7 @@ def call(mesh: Mesh, channel: grpc.Channel, service: str, method: str, request: 
     return rpc(request, metadata=metadata, timeout=15)
 
 
-def filled(request: object, w: World) -> object:
+def filled(request: Any, w: World) -> Any:
     """`request` with the world's ids in place of "{room}" and the like."""
     if isinstance(request, bytes):
         return request

@@ -22,8 +22,8 @@ from bnb.room.v1 import room_pb2, room_pb2_grpc
 from payment_svc.repository import payments
 from reservation_svc.repository import reservations
 from room_svc.repository import holds, reviews, room_nights, rooms
-from svckit.db import outbox
 from svckit.events import decode
+from svckit.tables import outbox
 from tests.harness import Mesh
 from tests.test_events import book, confirmed_stay, new_room
 
@@ -143,7 +143,7 @@ def call_grpc(mesh: Mesh, channel: grpc.Channel, op: Op, fields: dict[str, Any],
     try:
         reply, call = method.with_call(json_format.ParseDict(fields, op.request()), metadata=metadata, timeout=20)
     except grpc.RpcError as exc:
-        return Outcome(exc.code().name, {}, exc.details() or "", False)  # type: ignore[attr-defined]
+        return Outcome(exc.code().name, {}, exc.details() or "", False)
     replayed = ("idempotent-replayed", "true") in (call.initial_metadata() or ())
     as_json = json_format.MessageToDict(reply, preserving_proto_field_name=True)
     return Outcome("OK", as_json, "", replayed)
@@ -165,7 +165,7 @@ def at_once(n: int, work: Callable[[], Outcome]) -> list[Outcome]:
         return list(pool.map(one, range(n)))
 
 
-async def one_key_race(mesh: Mesh, http: httpx.Client, n: int) -> tuple[list[object], Ctx]:
+async def one_key_race(mesh: Mesh, http: httpx.Client, n: int) -> tuple[list[Any], Ctx]:
     """n identical reservation requests of one guest with one key, at once over gRPC: replies or (code, details)."""
     ctx = _room(mesh, http, uuid.uuid4().hex[:12])
     metadata = (*mesh.auth(ctx["who"], "guest"), ("idempotency-key", str(uuid.uuid4())))
@@ -173,7 +173,7 @@ async def one_key_race(mesh: Mesh, http: httpx.Client, n: int) -> tuple[list[obj
     async with grpc.aio.insecure_channel(mesh.edge, options=[("grpc.enable_http_proxy", 0)]) as channel:
         stub = reservation_pb2_grpc.ReservationServiceStub(channel)
 
-        async def attempt() -> object:
+        async def attempt() -> Any:
             try:
                 return await stub.RequestReservation(request, metadata=metadata, timeout=20)
             except grpc.aio.AioRpcError as exc:
@@ -184,7 +184,7 @@ async def one_key_race(mesh: Mesh, http: httpx.Client, n: int) -> tuple[list[obj
     return results, ctx
 
 
-def assert_one_reservation(mesh: Mesh, http: httpx.Client, results: list[object], ctx: Ctx) -> None:
+def assert_one_reservation(mesh: Mesh, http: httpx.Client, results: list[Any], ctx: Ctx) -> None:
     """One saga ran: every reply is its reservation, the others were told it is in progress; one payment."""
     won = [r for r in results if isinstance(r, reservation_pb2.Reservation)]
     waited = [r for r in results if not isinstance(r, reservation_pb2.Reservation)]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -43,8 +45,8 @@ def wrong_tokens(mesh: Mesh, elsewhere: Path) -> dict[str, str]:
         "tampered payload": f"{header}.{_b64({**claims, 'sub': 'g-someone-else'})}.{signature}",
         "unknown key": tokens.mint(elsewhere, INTRUDER, "guest"),
         "another key, our kid": jwt.encode(claims, _key(elsewhere), algorithm="ES256", headers=_kid(header)),
-        "alg none": jwt.encode(claims, None, algorithm="none"),
-        "alg none, with a signature": jwt.encode(claims, None, algorithm="none") + signature,
+        "alg none": jwt.encode(claims, None, algorithm="none"),  # type: ignore[arg-type]
+        "alg none, with a signature": jwt.encode(claims, None, algorithm="none") + signature,  # type: ignore[arg-type]
         "alg HS256 with the public key": _hs256_with_public_key(mesh.cfg.data_dir, claims, header),
         "wrong issuer": mesh.token(INTRUDER, "guest", iss="https://evil.example"),
         "wrong audience": mesh.token(INTRUDER, "guest", aud="someone-else"),
@@ -60,7 +62,7 @@ def hand_signed(mesh: Mesh, subject: str, drop: str = "") -> str:
     return jwt.encode(body, _key(mesh.cfg.data_dir), algorithm="ES256", headers=_kid(header))
 
 
-def _key(data_dir: Path) -> object:
+def _key(data_dir: Path) -> Any:
     return tokens._private_key(data_dir)
 
 
@@ -82,7 +84,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 # Every REST route that needs a token, with a body that would be valid for a signed-in caller.
-PRIVATE_REST = [
+PRIVATE_REST: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/rooms", {"description": "x", "price_per_night": 100}),
     ("POST", "/reviews", {"room_id": "r", "rating": 5, "text": "x"}),
     ("POST", "/reservations", {"room_id": "r", "check_in": "2031-01-01", "check_out": "2031-01-02"}),
@@ -116,7 +118,7 @@ PUBLIC_GRPC = [
 ]
 
 
-def call(channel: grpc.Channel, stub: type, method: str, request: object, token: str | None = None) -> object:
+def call(channel: grpc.Channel, stub: type, method: str, request: Any, token: str | None = None) -> Any:
     metadata = (("authorization", f"Bearer {token}"),) if token is not None else None
     return getattr(stub(channel), method)(request, metadata=metadata, timeout=10)
 
@@ -150,7 +152,11 @@ def build_world(mesh: Mesh, http: httpx.Client, tag: str) -> World:
         stays.append(_ok(http.post("/reservations", json=body, headers=mesh.headers(guest, "guest"))))
     for guest, stay in ((a, stays[0]), (b, stays[1])):
         path, headers = f"/reservations/{stay['reservation_id']}", mesh.headers(guest, "guest")
-        eventually(lambda p=path, h=headers: http.get(p, headers=h).json().get("status") == "confirmed")
+        eventually(functools.partial(_has, http, path, headers, "status", "confirmed"))
     for room in rooms:  # the room's own hold is reserved too (a review needs it)
-        eventually(lambda r=room: http.get(f"/rooms/{r}").json()["status"] == "reserved")
+        eventually(functools.partial(_has, http, f"/rooms/{room}", {}, "status", "reserved"))
     return World(a, b, h1, h2, rooms[0], rooms[1], stays[0], stays[1])
+
+
+def _has(http: httpx.Client, path: str, headers: dict[str, str], field: str, value: str) -> bool:
+    return http.get(path, headers=headers).json().get(field) == value

@@ -55,7 +55,7 @@ def strict(node: Any) -> Any:
 
 
 @functools.cache
-def istio_validators(path: Path) -> dict[tuple[str, str], jsonschema.protocols.Validator]:
+def istio_validators(path: Path) -> dict[tuple[str, str], Any]:
     """(apiVersion, kind) -> a validator for every version of every CRD in `path`."""
     crds = [crd for crd in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if crd]
     validators = {}

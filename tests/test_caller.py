@@ -6,10 +6,11 @@ import pytest
 
 from svckit import caller
 from svckit.caller import GUEST, HOST, Caller, PermissionDenied, Unauthenticated, require_mesh, resolve_caller
+from svckit.testing import StandIn
 from tools import topology
 
 
-class Context:
+class Context(StandIn):  # stands in for a grpc.aio.ServicerContext
     def __init__(self, *metadata: tuple[str, str]) -> None:
         self.metadata = metadata
 

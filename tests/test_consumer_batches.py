@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from room_svc.domain import RoomRegistered
 from svckit import events
-from svckit.consumer import RetryLater, handle_batch
-from svckit.db import Database, UnitOfWork, dead_letters, inbox, plumbing
+from svckit.consumer import handle_batch
+from svckit.db import Database
+from svckit.retries import RetryLater
+from svckit.tables import dead_letters, inbox, plumbing
+from svckit.uow import UnitOfWork
 from tests.test_redelivery import SUBJECT, count, effects, effects_md, sub
 
 
@@ -26,12 +30,12 @@ class Policy:
     def __init__(self, fail: str = "", later: str = "") -> None:
         self.fail, self.later, self.calls = fail, later, 0
 
-    def __call__(self, uow: UnitOfWork, event: object, envelope: events.EventEnvelope) -> None:
+    def __call__(self, uow: UnitOfWork, event: Any, envelope: events.EventEnvelope) -> None:
         self.calls += 1
-        if event.room_id == self.later:  # type: ignore[attr-defined]
+        if event.room_id == self.later:
             raise RetryLater("not yet")
         uow.conn.execute(effects.insert(), {"event_id": envelope.event_id})
-        if event.room_id == self.fail:  # type: ignore[attr-defined]
+        if event.room_id == self.fail:
             raise RuntimeError("handler bug")
 
 

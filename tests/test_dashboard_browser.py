@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -42,8 +43,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, site: Mesh) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 375, "height": 900})  # type: ignore[attr-defined]
+def page(browser: Any, site: Mesh) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 375, "height": 900})
     tab = context.new_page()
     tab.problems = []
     tab.on("pageerror", lambda error: tab.problems.append(f"pageerror: {error}"))
@@ -54,7 +55,7 @@ def page(browser: object, site: Mesh) -> Iterator[object]:
     assert tab.problems == [], "no console errors"
 
 
-def sign_in(page: object, who: str) -> None:
+def sign_in(page: Any, who: str) -> None:
     if page.locator("#signout").is_visible():
         page.click("#signout")
     page.select_option("#demo-user", label=who)
@@ -67,7 +68,7 @@ def stay() -> tuple[str, str]:
     return f"{year}-06-{day}", f"{year}-06-{day + 2}"
 
 
-def register_and_search(page: object, shots: Path, tag: str) -> tuple[str, tuple[str, str]]:
+def register_and_search(page: Any, shots: Path, tag: str) -> tuple[str, tuple[str, str]]:
     sign_in(page, "host h1")
     description = f"Dashboard room {tag} {uuid.uuid4().hex[:6]}"
     page.fill("#description", description)
@@ -86,13 +87,13 @@ def register_and_search(page: object, shots: Path, tag: str) -> tuple[str, tuple
     return room_id, dates
 
 
-def search_again(page: object, room_id: str) -> bool:
+def search_again(page: Any, room_id: str) -> bool:
     page.click("#search button")  # the table says "searching" until the answer is shown
     page.wait_for_selector("#free-rooms[data-state='done']")
     return page.locator("#free-rooms tbody tr", has_text=room_id).count() > 0
 
 
-def test_host_registers_guest_reserves_watches_the_saga_and_cancels(page: object, tmp_path: Path) -> None:
+def test_host_registers_guest_reserves_watches_the_saga_and_cancels(page: Any, tmp_path: Path) -> None:
     room_id, _ = register_and_search(page, tmp_path, "journey")
     other = page.locator("#free-rooms tbody tr").count()
     started = time.monotonic()
@@ -119,7 +120,7 @@ def test_host_registers_guest_reserves_watches_the_saga_and_cancels(page: object
 
 
 def test_a_reservation_while_payment_is_stopped_shows_503_and_the_compensation(
-    page: object, site: Mesh, tmp_path: Path
+    page: Any, site: Mesh, tmp_path: Path
 ) -> None:
     room_id, _ = register_and_search(page, tmp_path, "failure")
     with payment_down(site, "stopped"):

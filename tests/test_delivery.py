@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from bnb.events.v1 import events_pb2 as ev
 from svckit import events
 from svckit.db import Database
 from tests.events_helpers import VIEW_CONSUMERS, consumers_idle, eventually, js, messages, room_view
 from tests.harness import Mesh
 from tests.test_events import book, cancel, new_room, reservation
 from tools import probes
-from view_svc import repository as view_repo
 from view_svc.rebuild import rebuild
+from view_svc.tests.fakes import all_rows
+from view_svc.unit_of_work import ViewUnitOfWork
 
 pytestmark = pytest.mark.integration
 MESSAGE_CONSUMERS = {
@@ -55,7 +59,7 @@ def test_broker_outage_delays_events_but_loses_and_doubles_none(mesh: Mesh, http
     eventually(lambda: probes.nats_ready(mesh.cfg.monitor_port))
     eventually(lambda: room_view(http, room_id).get("room_status") == "reserved", timeout_s=30)
     for guest in guests:
-        eventually(lambda g=guest: guest_kinds(mesh, http, g) == expected_kinds(False), timeout_s=30)
+        eventually(functools.partial(_told, mesh, http, guest, False), timeout_s=30)
     eventually(lambda: consumers_idle(mesh, MESSAGE_CONSUMERS), timeout_s=30)
     assert [guest_kinds(mesh, http, g) for g in guests] == [expected_kinds(False)] * 3
     host_kinds = sorted(m["event_type"] for m in messages(mesh, http, host_id=host))
@@ -72,12 +76,12 @@ def test_redelivered_event_changes_nothing(mesh: Mesh, http: httpx.Client) -> No
     eventually(lambda: consumers_idle(mesh, {**MESSAGE_CONSUMERS, **VIEW_CONSUMERS}))
     view_before = room_view(http, room_id)
 
-    async def republish(jsm: object) -> tuple[str, int]:
+    async def republish(jsm: Any) -> tuple[str, int]:
         subject = events.subject("reservation", "ReservationConfirmed")
-        last = await jsm.get_last_msg("RESERVATION", subject)  # type: ignore[attr-defined]
+        last = await jsm.get_last_msg("RESERVATION", subject)
         envelope, payload = events.decode(last.data)
-        assert payload.reservation_id == rid
-        ack = await jsm.publish(subject, last.data, headers={"Nats-Msg-Id": str(uuid.uuid4())})  # type: ignore[attr-defined]
+        assert isinstance(payload, ev.ReservationConfirmed) and payload.reservation_id == rid
+        ack = await jsm.publish(subject, last.data, headers={"Nats-Msg-Id": str(uuid.uuid4())})
         return envelope.event_id, ack.seq
 
     event_id, seq = js(mesh, republish)
@@ -114,11 +118,10 @@ def test_rebuilt_view_equals_the_live_view(mesh: Mesh, http: httpx.Client, tmp_p
     eventually(lambda: room_view(http, room_id).get("room_status") == "reserved")
     eventually(lambda: consumers_idle(mesh, VIEW_CONSUMERS))
     live = Database(f"sqlite:///{mesh.cfg.data_dir}/view.db", producer="view")
-    fresh = Database(f"sqlite:///{tmp_path}/rebuilt.db", producer="view")
+    fresh = Database(f"sqlite:///{tmp_path}/rebuilt.db", producer="view", unit=ViewUnitOfWork)
     try:
         applied = js(mesh, lambda jsm: rebuild(fresh, jsm))
-        with live.read() as a, fresh.read() as b:
-            live_rows, rebuilt_rows = view_repo.all_rows(a), view_repo.all_rows(b)
+        live_rows, rebuilt_rows = all_rows(live), all_rows(fresh)
     finally:
         live.dispose()
         fresh.dispose()
@@ -127,9 +130,9 @@ def test_rebuilt_view_equals_the_live_view(mesh: Mesh, http: httpx.Client, tmp_p
 
 
 def test_undecodable_message_becomes_a_listed_dead_letter(mesh: Mesh) -> None:
-    async def publish(jsm: object) -> int:
+    async def publish(jsm: Any) -> int:
         subject = events.subject("room", "RoomRegistered")
-        ack = await jsm.publish(subject, b"\xffnot an envelope", headers={"Nats-Msg-Id": str(uuid.uuid4())})  # type: ignore[attr-defined]
+        ack = await jsm.publish(subject, b"\xffnot an envelope", headers={"Nats-Msg-Id": str(uuid.uuid4())})
         return ack.seq
 
     seq = js(mesh, publish)
@@ -139,3 +142,7 @@ def test_undecodable_message_becomes_a_listed_dead_letter(mesh: Mesh) -> None:
                          text=True, check=True).stdout  # fmt: skip
     listed = [json.loads(line) for line in out.splitlines()]
     assert any(d["stream_seq"] == seq and d["consumer"] == "message-room-notify" for d in listed), listed
+
+
+def _told(mesh: Mesh, http: httpx.Client, guest: str, cancelled: bool) -> bool:
+    return guest_kinds(mesh, http, guest) == expected_kinds(cancelled)

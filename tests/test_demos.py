@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from svckit.mesh import overloaded
+from svckit.calls import overloaded
 from tests.harness import Mesh
 from tools import demo_circuit_breaker, demo_rollout, demo_self_healing, load
 
@@ -39,7 +39,7 @@ def test_circuit_breaker_rejects_fast_above_one_request_and_keeps_serving(tmp_pa
     assert set(eight.failures) == {"UNAVAILABLE"}
     assert eight.percentile(0.5, failures=True) < eight.percentile(0.5)  # rejected at once, not queued
     assert eight.ok > 0 and eight.rate > 0.3 * one.rate  # the successful throughput holds
-    assert refused and all(overloaded(e) for e in refused)  # what tells svckit.mesh not to retry
+    assert refused and all(overloaded(e) for e in refused)  # what tells svckit.calls not to retry
 
 
 def test_graceful_rollout_loses_no_call(rooms: Mesh) -> None:

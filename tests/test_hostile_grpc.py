@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import httpx
@@ -37,8 +38,9 @@ def _stay(**fields: str) -> res.RequestReservationRequest:
     return res.RequestReservationRequest(**{**STAY, **fields})
 
 
-def _room(**fields: object) -> rm.RegisterRoomRequest:
-    return rm.RegisterRoomRequest(**{"description": "x", "price_per_night": 1, **fields})
+def _room(**fields: Any) -> rm.RegisterRoomRequest:
+    room: dict[str, Any] = {"description": "x", "price_per_night": 1, **fields}
+    return rm.RegisterRoomRequest(**room)
 
 
 def _of_size(size: int) -> rm.RegisterRoomRequest:
@@ -162,7 +164,7 @@ def channel(quiet_mesh: Mesh) -> Iterator[grpc.Channel]:
                          ids=[c[0] for c in CASES])  # fmt: skip
 def test_hostile_call_gets_its_exact_status_and_writes_nothing(
     quiet_mesh: Mesh, quiet_http: httpx.Client, channel: grpc.Channel, case: str, service: str, method: str,
-    request_: object, who: object, code: grpc.StatusCode, message: str,
+    request_: Any, who: Any, code: grpc.StatusCode, message: str,
 ) -> None:  # fmt: skip
     w = h.world(quiet_mesh, quiet_http)
     before = h.row_counts(quiet_mesh)
@@ -176,7 +178,7 @@ def test_every_listing_still_answers_after_the_suite(
     quiet_mesh: Mesh, quiet_http: httpx.Client, channel: grpc.Channel
 ) -> None:
     w = h.world(quiet_mesh, quiet_http)
-    most = {"page_size": 100}
+    most: dict[str, Any] = {"page_size": 100}
     listings = [
         (ROOMS, "ListRooms", rm.ListRoomsRequest(**most), None),
         (ROOMS, "ListReviews", rm.ListReviewsRequest(room_id=w.room_id, **most), None),

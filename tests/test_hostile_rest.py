@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -155,7 +156,7 @@ CASES = [
 ]  # fmt: skip
 
 
-def _filled(value: object, w: h.World) -> object:
+def _filled(value: Any, w: h.World) -> Any:
     if isinstance(value, str):
         return w.fill(value) if "{" in value else value
     if isinstance(value, dict):
@@ -163,7 +164,7 @@ def _filled(value: object, w: h.World) -> object:
     return value
 
 
-def send(mesh: Mesh, http: httpx.Client, method: str, path: str, request: dict, who: object) -> httpx.Response:
+def send(mesh: Mesh, http: httpx.Client, method: str, path: str, request: dict, who: Any) -> httpx.Response:
     w = h.world(mesh, http)
     headers = {}
     if who is not None:
@@ -179,7 +180,7 @@ def send(mesh: Mesh, http: httpx.Client, method: str, path: str, request: dict, 
 @pytest.mark.parametrize(("case", "method", "path", "request_", "who", "status", "code", "message"), CASES,
                          ids=[c[0] for c in CASES])  # fmt: skip
 def test_hostile_request_gets_its_exact_answer_and_writes_nothing(
-    quiet_mesh: Mesh, quiet_http: httpx.Client, case: str, method: str, path: str, request_: dict, who: object,
+    quiet_mesh: Mesh, quiet_http: httpx.Client, case: str, method: str, path: str, request_: dict, who: Any,
     status: int, code: int, message: str,
 ) -> None:  # fmt: skip
     h.world(quiet_mesh, quiet_http)

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from svckit import idempotency
-from svckit.db import Database, idempotency_keys, now, plumbing
+from svckit.db import Database
 from svckit.idempotency import InProgress, Key, KeyReused, Replay
+from svckit.tables import idempotency_keys, now, plumbing
 from tests.dbs import database_url, kinds, skip_without
 from tests.test_databases import in_parallel
 

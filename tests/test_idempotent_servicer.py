@@ -13,9 +13,11 @@ import pytest
 from bnb.room.v1 import room_pb2
 from svckit import idempotency
 from svckit.caller import ROLE_HEADER, SUBJECT_HEADER
-from svckit.db import Database, plumbing
+from svckit.db import Database
 from svckit.idempotency import Key, KeyReused
 from svckit.idempotent import HEADER, KEY_ERRORS, REPLAYED_HEADER, BadKey, Keys, idempotent
+from svckit.tables import plumbing
+from svckit.testing import StandIn
 
 
 class Taken(Exception):
@@ -33,7 +35,7 @@ class Aborted(Exception):
     pass
 
 
-class FakeContext:
+class FakeContext(StandIn):  # stands in for a grpc.aio.ServicerContext
     def __init__(self, *metadata: tuple[str, str], subject: str = "h1") -> None:
         who = ((SUBJECT_HEADER, subject), (ROLE_HEADER, "host")) if subject else ()
         self.metadata = (*who, *metadata)

@@ -79,7 +79,7 @@ def test_grpc_without_or_with_a_wrong_token_is_unauthenticated(mesh: Mesh, wrong
                 with pytest.raises(grpc.RpcError) as failed:
                     call(channel, stub, method, request, token)
                 assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED, (method, token)
-                assert not failed.value.details().startswith("{")  # gRPC callers get the reason, not JSON
+                assert not (failed.value.details() or "").startswith("{")  # gRPC callers get the reason, not JSON
 
 
 def test_nothing_was_written_for_the_intruder(mesh: Mesh, http: httpx.Client, wrong: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import uuid
@@ -98,7 +99,7 @@ def test_a_keyed_call_cut_by_kill_9_is_retried_and_makes_one_room(three_rooms: M
             stub.RegisterRoom(request, metadata=(*mesh.auth(host, "host"), *key), timeout=20)
             return "OK"
         except grpc.RpcError as exc:
-            return exc.code().name  # type: ignore[attr-defined]
+            return exc.code().name
 
     def waiting(n: int) -> bool:
         return _waiting_on(mesh, port) == n and sum(not call.done() for _, call in calls.values()) == n
@@ -111,13 +112,13 @@ def test_a_keyed_call_cut_by_kill_9_is_retried_and_makes_one_room(three_rooms: M
                 for i in range(3):
                     description = f"{host} keyed={keyed} {i}"
                     calls[description] = keyed, pool.submit(register, description, keyed)
-                eventually(lambda n=n: waiting(n))  # one more waits on room-1, the others were answered
+                eventually(functools.partial(waiting, n))  # one more waits on room-1, the others were answered
         finally:
             os.kill(pid, signal.SIGKILL)  # the calls waiting on it are reset
         answers = {description: (keyed, call.result(timeout=30)) for description, (keyed, call) in calls.items()}
-    keyed = [answer for is_keyed, answer in answers.values() if is_keyed]
+    keyed_answers = [answer for is_keyed, answer in answers.values() if is_keyed]
     plain = [answer for is_keyed, answer in answers.values() if not is_keyed]
-    assert keyed == ["OK"] * 3, answers  # the cut one was retried on another replica
+    assert keyed_answers == ["OK"] * 3, answers  # the cut one was retried on another replica
     assert sorted(plain) == ["OK", "OK", "UNAVAILABLE"], answers  # without a key, a reset is not retried
     assert mesh.stats(stat)[stat] - retried == 1
     for description, (is_keyed, _) in answers.items():  # each answered call made its room once, the retry too

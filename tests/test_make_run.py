@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,8 @@ def launch(env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
     process = subprocess.Popen([sys.executable, "-m", "tools.mesh", "run"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    assert process.stdout is not None
+    threading.Thread(target=_forward, args=(process.stdout, lines), daemon=True).start()
     seen: list[str] = []
     while not any("Ctrl-C stops everything" in line for line in seen):
         try:
@@ -150,3 +152,8 @@ def first_run(
     assert not probes.nats_ready(int(ports["BNB_NATS_MONITOR_PORT"]))
     assert {p.name for p in (data / "run").iterdir()} <= {"envoy.json", "mesh.json", "supervisord.conf",
                                                           "supervisord.log", "logs", "demo-tokens.json"}  # fmt: skip
+
+
+def _forward(stream: Iterable[str], lines: queue.Queue[str]) -> None:
+    for line in stream:
+        lines.put(line)

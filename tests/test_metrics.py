@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 
@@ -10,7 +11,7 @@ import pytest
 
 from tests.events_helpers import eventually
 from tests.harness import Mesh, mesh_config
-from tests.metrics_helpers import moved, of, total, value
+from tests.metrics_helpers import Samples, moved, of, total, value
 from tests.test_events import book, new_room, reservation
 from tests.test_resilience import RECOVER_AFTER_S, payment_down
 
@@ -74,8 +75,7 @@ def test_a_saga_a_refusal_and_a_compensation_move_the_counters_by_exactly_that(c
     assert value(after, "bnb_grpc_server_duration_seconds_bucket", method=REQUEST, code="OK", le="+Inf") >= 1
 
     # Payment is back: recovery refunds (nothing was charged) and releases again, then forgets the saga.
-    recovered = eventually(lambda: (m := of(counted, "reservation"))["bnb_sagas_recovered_total", frozenset()] and m,
-                           RECOVER_AFTER_S + 20)  # fmt: skip
+    recovered = eventually(functools.partial(_once_recovered, counted), RECOVER_AFTER_S + 20)
     assert moved(before, recovered, "bnb_sagas_recovered_total") == 1
     assert moved(before, recovered, COMPENSATIONS, step="refund_payment", result="done") == 1
     assert moved(before, recovered, COMPENSATIONS, step="release_room", result="done") == 2
@@ -105,3 +105,9 @@ def test_every_replica_serves_metrics_and_envoy_its_own(counted: Mesh) -> None:
     assert any(name == "bnb_consumer_pending" for name, _ in room)  # room consumes reservation events
     stats = httpx.get(f"http://127.0.0.1:{counted.cfg.ports.admin}/stats/prometheus", trust_env=False).text
     assert 'envoy_cluster_upstream_rq_total{envoy_cluster_name="reservation"}' in stats
+
+
+def _once_recovered(mesh: Mesh) -> Samples | None:
+    """The reservation service's samples once it counts a recovered saga."""
+    samples = of(mesh, "reservation")
+    return samples if samples["bnb_sagas_recovered_total", frozenset()] else None

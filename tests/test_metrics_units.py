@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -13,9 +14,11 @@ from prometheus_client import REGISTRY
 from room_svc.domain import RoomRegistered
 from svckit import gauges, metrics
 from svckit.consumer import Subscription, handle, handle_batch
-from svckit.db import Database, UnitOfWork, plumbing
+from svckit.db import Database
 from svckit.idempotency import Answer, Replay
 from svckit.retries import bury
+from svckit.tables import plumbing
+from svckit.uow import UnitOfWork
 from tests.test_consumer_batches import message
 
 DURABLE = "view-room-metrics"
@@ -34,7 +37,7 @@ def db(tmp_path: Path) -> Database:
 
 
 class Health(health_pb2_grpc.HealthServicer):
-    async def Check(self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext) -> object:
+    async def Check(self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext) -> Any:
         if request.service == "missing":
             await context.abort(grpc.StatusCode.NOT_FOUND, "no such service")
         if request.service == "bug":
@@ -52,7 +55,8 @@ async def _calls(services: list[str]) -> None:
             stub = health_pb2_grpc.HealthStub(ch)
             for service in services:
                 try:
-                    await metrics.client_call(stub.Check, health_pb2.HealthCheckRequest(service=service))
+                    check = stub.Check  # type: ignore[attr-defined]  # the health stubs' HealthStub declares no methods
+                    await metrics.client_call(check, health_pb2.HealthCheckRequest(service=service))
                 except grpc.aio.AioRpcError:
                     pass
     finally:
@@ -98,7 +102,7 @@ def test_saga_outcomes_count_refusals_by_reason_and_replays_not_at_all() -> None
 
 
 def test_the_inbox_counts_duplicates_and_each_handling_once(db: Database) -> None:
-    def noop(uow: UnitOfWork, event: object, envelope: object) -> None:
+    def noop(uow: UnitOfWork, event: Any, envelope: Any) -> None:
         pass
 
     sub = Subscription(DURABLE, "room", {"RoomRegistered": noop})

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from room_svc.domain import RoomRegistered
 from svckit import broker, events, migrate
-from svckit.db import Database, outbox
+from svckit.db import Database
 from svckit.outbox import OutboxRelay
+from svckit.tables import outbox
 from tests.conftest import Nats
 
 pytestmark = pytest.mark.integration
@@ -55,8 +56,8 @@ def test_a_resend_after_a_crash_is_dropped_by_jetstream(nats_server: Nats, db: D
         await broker.ensure_stream(js, "room", 1)
         with db.read() as conn:  # the relay published one row, then died before marking it sent
             subject, data, event_id = conn.execute(
-                select(outbox.c.subject, outbox.c.data, outbox.c.event_id).order_by(outbox.c.id)
-            ).first()
+                select(outbox.c.subject, outbox.c.data, outbox.c.event_id).order_by(outbox.c.id).limit(1)
+            ).one()
         await js.publish(subject, data, headers={"Nats-Msg-Id": event_id})
         sent = await OutboxRelay(db, js).relay_once()  # the restarted relay
         await nc.close()

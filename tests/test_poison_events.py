@@ -3,6 +3,7 @@ then replayed once after the fix."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -10,12 +11,14 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from svckit.db import Database, dead_letters, inbox
+from svckit.db import Database
+from svckit.tables import dead_letters, inbox
 from tests.events_helpers import consumers_idle, eventually, messages, room_view
 from tests.harness import Mesh, mesh_config
 from tests.test_events import new_room
@@ -46,7 +49,7 @@ def letters(mesh: Mesh) -> list[dict]:
     return [d for d in map(json.loads, listed.stdout.splitlines()) if d["consumer"] == CONSUMER]
 
 
-def handled_at(db: Database, event_id: str) -> object:
+def handled_at(db: Database, event_id: str) -> Any:
     with db.read() as conn:
         query = select(inbox.c.handled_at).where(inbox.c.consumer == CONSUMER, inbox.c.event_id == event_id)
         return conn.execute(query).scalar_one()
@@ -63,7 +66,7 @@ def test_poison_event_is_dead_lettered_while_later_events_flow_and_replayed_once
             poison_room = new_room(mesh, http, poison_host)
             for host in later_hosts:
                 new_room(mesh, http, host)
-            later = [eventually(lambda h=host: messages(mesh, http, host_id=h)) for host in later_hosts]
+            later = [eventually(functools.partial(messages, mesh, http, host_id=host)) for host in later_hosts]
             assert [[m["event_type"] for m in told] for told in later] == [["RoomRegistered"]] * 3
 
             (letter,) = eventually(lambda: letters(mesh), timeout_s=30)

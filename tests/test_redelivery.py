@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, func, select
@@ -12,10 +13,13 @@ from sqlalchemy import Column, MetaData, String, Table, func, select
 from room_svc.domain import RoomRegistered
 from svckit import events
 from svckit.config import Settings, SettingsError
-from svckit.consumer import RetryLater, Subscription, handle, process
-from svckit.db import Database, UnitOfWork, dead_letters, delivery_failures, plumbing
+from svckit.consumer import Subscription, handle, process
+from svckit.db import Database
 from svckit.deadletters import ReplayRefused, listing, replay, subscription
-from svckit.retries import Failed, Overdue, Redelivery, Retrying
+from svckit.policies import Handler
+from svckit.retries import Failed, Overdue, Redelivery, Retrying, RetryLater
+from svckit.tables import dead_letters, delivery_failures, plumbing
+from svckit.uow import UnitOfWork
 from tests.dbs import database_url, kinds, skip_without
 
 effects_md = MetaData()
@@ -38,12 +42,12 @@ class Policy:
     def __init__(self, fail: str = "", later: str = "") -> None:
         self.fail, self.later = fail, later
 
-    def __call__(self, uow: UnitOfWork, event: object, envelope: events.EventEnvelope) -> None:
-        if event.room_id == self.later:  # type: ignore[attr-defined]
+    def __call__(self, uow: UnitOfWork, event: Any, envelope: events.EventEnvelope) -> None:
+        if event.room_id == self.later:
             raise RetryLater("the reservation is still pending")
         uow.conn.execute(effects.insert(), {"event_id": envelope.event_id})
-        if event.room_id == self.fail:  # type: ignore[attr-defined]
-            raise KeyError(f"no rule for {event.room_id}")  # type: ignore[attr-defined]
+        if event.room_id == self.fail:
+            raise KeyError(f"no rule for {event.room_id}")
 
 
 class Clock:
@@ -70,7 +74,7 @@ def count(db: Database, table: Table) -> int:
         return conn.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def sub(policy: Policy) -> Subscription:
+def sub(policy: Handler) -> Subscription:
     return Subscription(DURABLE, "room", {"RoomRegistered": policy})
 
 
@@ -79,7 +83,7 @@ def test_a_failing_event_backs_off_then_is_dead_lettered_at_max_deliver_while_th
     poison = message("poison", 2)
     outcomes = process(db, sub(policy), [message("a", 1), poison, message("b", 3)], POLICY, retrying)
     assert outcomes[0] == outcomes[2] == "done" and isinstance(outcomes[1], Failed)
-    failures = [outcomes[1].failures]
+    failures: list[int | str | Exception] = [outcomes[1].failures]
     for seq in range(4, 4 + POLICY.max_deliver - 1):  # the poison's redeliveries, each beside a later event
         outcome, later = process(db, sub(policy), [poison, message(f"r{seq}", seq)], POLICY, retrying)
         assert later == "done"
@@ -140,7 +144,7 @@ def poisoned(db: Database, policy: Policy, room_id: str = "poison") -> tuple[int
     retrying, poison = Retrying(POLICY.max_wait_s), message(room_id, 7)
     while process(db, sub(policy), [poison], POLICY, retrying) != ["dead"]:
         pass
-    return listing(db)[-1]["id"], poison  # type: ignore[return-value]
+    return listing(db)[-1]["id"], poison
 
 
 def test_replay_after_the_fix_applies_the_event_once_and_marks_the_dead_letter(db: Database) -> None:
@@ -174,7 +178,7 @@ def test_an_undecodable_dead_letter_or_a_missing_one_is_refused(db: Database) ->
     assert (letter["error_type"], letter["deliveries"], letter["event_id"]) == (
         "svckit.events.UndecodableEvent", 1, None)  # fmt: skip
     with pytest.raises(ReplayRefused, match="still cannot be decoded"):
-        replay(db, letter["id"], lambda _consumer: sub(Policy()))  # type: ignore[arg-type]
+        replay(db, letter["id"], lambda _consumer: sub(Policy()))
     with pytest.raises(ReplayRefused, match="no dead letter 99"):
         replay(db, 99, lambda _consumer: sub(Policy()))
 

@@ -1,8 +1,7 @@
-"""Sync calls under real faults: payment down or frozen, a slow payment, a dead replica; and the retry rules."""
+"""Sync calls under real faults: payment down or frozen, a slow payment, a dead replica."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -19,11 +18,12 @@ import pytest
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc
 from svckit.caller import GUEST, on_behalf_of
-from svckit.mesh import Deadline, DeadlineSpent, call
 from tests.harness import Mesh, mesh_config
 from tools import probes
 
 APPROVE = "/bnb.payment.v1.PaymentApprovals/ApprovePayment"
+
+
 RECOVER_AFTER_S = 9  # > saga deadline (5 s) + compensation budget (3 s), as reservation_svc requires
 
 
@@ -183,89 +183,3 @@ def test_dead_replica_is_ejected_and_idempotent_calls_retry_elsewhere(tmp_path: 
         assert stats["cluster.room.upstream_rq_retry_success"] >= 1
         assert stats["cluster.room.outlier_detection.ejections_enforced_total"] >= 1
         assert "failed_outlier_check" in mesh.hosts("room")[mesh.cfg.ports.endpoints["room"][1]]
-
-
-# --- the client side: svckit.mesh.call passes the deadline on and leaves retries to the mesh ---
-
-
-def _error(code: grpc.StatusCode, details: str = "", overloaded: bool = False) -> grpc.aio.AioRpcError:
-    headers = grpc.aio.Metadata(("x-envoy-overloaded", "true")) if overloaded else grpc.aio.Metadata()
-    return grpc.aio.AioRpcError(code, headers, grpc.aio.Metadata(), details=details)
-
-
-class FlakyRpc:
-    """Fails with the given errors, then answers "ok"; records each call's timeout and metadata."""
-
-    def __init__(self, *errors: grpc.aio.AioRpcError) -> None:
-        self.errors = list(errors)
-        self.timeouts: list[float] = []
-        self.metadata: list[object] = []
-
-    async def __call__(self, request: object, timeout: float, metadata: object = ()) -> str:  # noqa: ASYNC109 (a stub's signature)
-        self.timeouts.append(timeout)
-        self.metadata.append(metadata)
-        if self.errors:
-            raise self.errors.pop(0)
-        return "ok"
-
-
-def run_call(rpc: FlakyRpc, seconds: float = 2.0, calls: int = 1, metadata: tuple = ()) -> list[object]:
-    async def go() -> list[object]:
-        deadline, outcomes = Deadline(seconds), []
-        for _ in range(calls):
-            try:
-                outcomes.append(await call(rpc, object(), deadline, metadata))
-            except grpc.aio.AioRpcError as exc:
-                outcomes.append(exc.code())
-        return outcomes
-
-    return asyncio.run(go())
-
-
-UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
-        _error(UNAVAILABLE),  # Envoy already retried it on another replica (the route's retry policy)
-        _error(UNAVAILABLE, overloaded=True),  # Envoy's breaker overflowed
-        _error(UNAVAILABLE, "no healthy upstream"),  # Envoy's breaker is open
-        _error(grpc.StatusCode.DEADLINE_EXCEEDED),
-    ],
-)
-def test_a_failed_call_is_not_retried_by_the_client(error: grpc.aio.AioRpcError) -> None:
-    rpc = FlakyRpc(error)
-    assert run_call(rpc) == [error.code()] and len(rpc.timeouts) == 1
-
-
-def test_calls_of_one_request_share_its_deadline() -> None:
-    rpc = FlakyRpc()
-    assert run_call(rpc, calls=3) == ["ok"] * 3
-    assert all(t <= 2.0 for t in rpc.timeouts)
-    assert rpc.timeouts == sorted(rpc.timeouts, reverse=True)  # one deadline shared, never a fresh one
-
-
-def test_the_callers_metadata_goes_with_every_call() -> None:
-    rpc = FlakyRpc()
-    assert run_call(rpc, calls=2, metadata=on_behalf_of("g1", GUEST)) == ["ok"] * 2
-    assert rpc.metadata == [(("x-bnb-subject", "g1"), ("x-bnb-role", "guest"))] * 2
-
-
-def test_spent_deadline_fails_without_calling() -> None:
-    rpc = FlakyRpc()
-    assert run_call(rpc, seconds=0.0) == [grpc.StatusCode.DEADLINE_EXCEEDED] and rpc.timeouts == []
-    assert issubclass(DeadlineSpent, grpc.aio.AioRpcError)
-
-
-class _Context:
-    def __init__(self, remaining: float | None) -> None:
-        self.remaining = remaining
-
-    def time_remaining(self) -> float | None:
-        return self.remaining
-
-
-def test_deadline_passes_the_callers_remaining_time_on_less_a_margin() -> None:
-    assert 0.9 < Deadline.of(_Context(1.0), 5.0).remaining() < 1.0  # type: ignore[arg-type]
-    assert 4.9 < Deadline.of(_Context(None), 5.0).remaining() <= 5.0  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 
@@ -53,6 +54,10 @@ def _crossings(spans: list[Span]) -> dict[str, set[str]]:
     return found
 
 
+def _logged(mesh: Mesh, program: str, line: str) -> bool:
+    return line in mesh.log(program)
+
+
 def test_a_reservation_is_one_trace_across_all_five_services(traced: tuple[Mesh, httpx.Client, Receiver]) -> None:
     mesh, http, receiver = traced
     host, guest = f"h-{uuid.uuid4()}", f"g-{uuid.uuid4()}"
@@ -93,7 +98,8 @@ def test_a_reservation_is_one_trace_across_all_five_services(traced: tuple[Mesh,
     elsewhere = [s for t, ss in receiver.traces().items() if t != client_trace for s in ss]
     assert not {(s.service, s.name, s.kind) for s in elsewhere} & expected  # one trace for the request, not several
     for service in SERVICES:  # every line logged about the request names its trace
-        eventually(lambda service=service: f'"trace_id": "{client_trace}"' in mesh.log(f"{service}-0"))
+        line = f'"trace_id": "{client_trace}"'
+        eventually(functools.partial(_logged, mesh, f"{service}-0", line))
 
 
 def test_a_cancellation_without_traceparent_starts_its_own_trace(traced: tuple[Mesh, httpx.Client, Receiver]) -> None:

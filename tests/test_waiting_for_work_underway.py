@@ -11,9 +11,11 @@ import nats
 import pytest
 
 from svckit import broker, events
-from svckit.consumer import RetryLater, Subscription, consume
-from svckit.db import Database, UnitOfWork, plumbing
-from svckit.retries import Redelivery
+from svckit.consumer import Subscription, consume
+from svckit.db import Database
+from svckit.retries import Redelivery, RetryLater
+from svckit.tables import plumbing
+from svckit.uow import UnitOfWork
 from svckit.waits import Underway
 from tests.conftest import Nats
 from tests.test_redelivery import DURABLE, count, effects, effects_md, message

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -32,7 +33,7 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overrides: object) -> MeshConfig:
+def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overrides: Any) -> MeshConfig:
     """A MeshConfig on free ports; `overrides` set MeshConfig fields (pool=..., health_checks=False, env=...)."""
     services = list(topology.load().services)
     counts = {name: (replicas or {}).get(name, 1) for name in services}
@@ -54,7 +55,7 @@ def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overri
     for key, value in overrides.items():
         if not hasattr(cfg, key):
             raise TypeError(f"MeshConfig has no field {key!r}")
-        setattr(cfg, key, {**cfg.env, **value} if key == "env" else value)  # type: ignore[dict-item]
+        setattr(cfg, key, {**cfg.env, **value} if key == "env" else value)
     return cfg
 
 
@@ -63,7 +64,7 @@ class Mesh:
     """A running mesh; stop() ends every process it started (supervisord stops its children)."""
 
     cfg: MeshConfig
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
 
     @classmethod
     def start(cls, cfg: MeshConfig, timeout_s: float = 90) -> Mesh:
@@ -116,7 +117,7 @@ class Mesh:
     def channel(self) -> grpc.Channel:
         return grpc.insecure_channel(self.edge, options=[("grpc.enable_http_proxy", 0)])
 
-    def token(self, subject: str, role: str, **claims: object) -> str:
+    def token(self, subject: str, role: str, **claims: Any) -> str:
         """A token this mesh's edge accepts (its development key); `claims` override iss, aud, exp..."""
         return tokens.mint(self.cfg.data_dir, subject, role, **claims)
 

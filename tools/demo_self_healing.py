@@ -11,6 +11,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from tools import load, probes
 from tools.demo_mesh import Mesh, mesh_config
@@ -49,7 +50,8 @@ def kill_and_watch(mesh: Mesh, index: int) -> Recovery:
     supervisor = Target.of(mesh.cfg.run_dir, SERVICE).supervisor().supervisor
 
     def pid() -> int:
-        return int(supervisor.getProcessInfo(program)["pid"])  # 0 while not running
+        info = cast("dict[str, Any]", supervisor.getProcessInfo(program))  # XML-RPC's answers are untyped
+        return int(info["pid"])  # 0 while not running
 
     old = pid()
     t0 = time.monotonic()

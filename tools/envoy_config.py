@@ -146,7 +146,7 @@ def _not_found() -> dict[str, Any]:
 
 def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, Any]], json: bool) -> dict[str, Any]:
     """`json`: Envoy's own replies as JSON bodies for REST clients (the edge); the mesh listener's callers speak
-    gRPC only and get plain grpc-status/grpc-message ("no healthy upstream"), which svckit.mesh reads."""
+    gRPC only and get plain grpc-status/grpc-message ("no healthy upstream"), which svckit.calls reads."""
     hcm: dict[str, Any] = {
         "name": "envoy.filters.network.http_connection_manager",
         "typed_config": {
@@ -283,5 +283,6 @@ def render(
 
 def _pool(policy: dict[str, Any], variant: Variant, cluster: str) -> dict[str, int]:
     if variant.pool_clusters is not None and cluster not in variant.pool_clusters:
-        return policy["connection_pool"]
+        pool: dict[str, int] = policy["connection_pool"]
+        return pool
     return {**policy["connection_pool"], **(variant.pool or {})}

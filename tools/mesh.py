@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import sys
@@ -174,11 +175,11 @@ def wait_ready(cfg: MeshConfig, timeout_s: float = 90.0) -> None:
     probes.wait_until(lambda: probes.nats_ready(cfg.monitor_port), timeout_s, "NATS JetStream")
     for service, ports in cfg.ports.endpoints.items():
         for port in ports:
-            probes.wait_until(lambda p=port: probes.serving(f"127.0.0.1:{p}"), timeout_s, f"{service} on {port}")
+            probes.wait_until(functools.partial(probes.serving, f"127.0.0.1:{port}"), timeout_s, f"{service} on {port}")
     for service, ports in cfg.ports.endpoints.items():
         wanted = len(ports)
         probes.wait_until(
-            lambda s=service, n=wanted: probes.envoy_healthy(cfg.ports.admin, s) >= n,
+            functools.partial(probes.envoy_sees, cfg.ports.admin, service, wanted),
             timeout_s, f"Envoy seeing {service} healthy",
         )  # fmt: skip
 

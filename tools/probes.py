@@ -10,7 +10,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
-def wait_until(ready: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.05) -> None:
+def wait_until(ready: Callable[[], object], timeout_s: float, what: str, interval_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout_s
     while not ready():
         if time.monotonic() > deadline:
@@ -22,7 +22,9 @@ def serving(addr: str, service: str = "") -> bool:
     try:
         with grpc.insecure_channel(addr, options=[("grpc.enable_http_proxy", 0)]) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+            request = health_pb2.HealthCheckRequest(service=service)
+            # types-grpcio-health-checking's HealthStub declares no methods
+            reply: health_pb2.HealthCheckResponse = stub.Check(request, timeout=1)  # type: ignore[attr-defined]
             return reply.status == health_pb2.HealthCheckResponse.SERVING
     except grpc.RpcError:
         return False
@@ -34,7 +36,8 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopba
 def _get(url: str) -> str | None:
     try:
         with _DIRECT.open(url, timeout=1) as response:
-            return response.read().decode()
+            body: bytes = response.read()
+            return body.decode()
     except OSError:
         return None
 
@@ -43,7 +46,8 @@ def admin_post(admin_port: int, path: str) -> str:
     """POST to Envoy's admin, e.g. admin_post(9901, "/runtime_modify?key=1")."""
     request = urllib.request.Request(f"http://127.0.0.1:{admin_port}{path}", data=b"", method="POST")
     with _DIRECT.open(request, timeout=5) as response:
-        return response.read().decode()
+        body: bytes = response.read()
+        return body.decode()
 
 
 def nats_ready(monitor_port: int) -> bool:
@@ -66,6 +70,11 @@ def envoy_healthy(admin_port: int, cluster: str) -> int:
     return envoy_stats(admin_port, f"cluster.{cluster}.membership_healthy").get(
         f"cluster.{cluster}.membership_healthy", 0
     )
+
+
+def envoy_sees(admin_port: int, cluster: str, wanted: int) -> bool:
+    """Whether Envoy would route to at least `wanted` of the cluster's hosts."""
+    return envoy_healthy(admin_port, cluster) >= wanted
 
 
 def envoy_hosts(admin_port: int, cluster: str) -> dict[int, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import functools
 import json
 import os
 import threading
@@ -96,6 +97,10 @@ def _restart(target: Target, i: int, port: int) -> Step:
     return Step(program, port, unrouted, stopped, serving, time.monotonic() - t0)
 
 
+def _all_routed(target: Target, ports: list[int]) -> bool:
+    return all(target.routed(p) for p in ports)
+
+
 def rollout(target: Target, graceful: bool = True, log: Callable[[str], None] = print) -> list[Step]:
     """Restart every replica in turn; the next one only when Envoy routes to the restarted one again.
 
@@ -105,7 +110,7 @@ def rollout(target: Target, graceful: bool = True, log: Callable[[str], None] = 
     for i, port in enumerate(target.ports):
         if graceful:
             others = [p for p in target.ports if p != port]
-            probes.wait_until(lambda o=others: all(target.routed(p) for p in o), TIMEOUT_S, "the other replicas")
+            probes.wait_until(functools.partial(_all_routed, target, others), TIMEOUT_S, "the other replicas")
             step = _restart(target, i, port)
         else:
             t0, program = time.monotonic(), f"svc:{target.service}-{i}"

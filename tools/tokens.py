@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ class Identity:
     jwks: str
 
     @classmethod
-    def from_env(cls, data_dir: Path, environ: dict[str, str] | os._Environ[str] = os.environ) -> Identity:
+    def from_env(cls, data_dir: Path, environ: Mapping[str, str] = os.environ) -> Identity:
         """BNB_JWT_ISSUER, BNB_JWT_AUDIENCE and BNB_JWKS; without BNB_JWKS, the development key in `data_dir`."""
         auth = topology.load().auth
         jwks = environ.get("BNB_JWKS") or str(ensure_keys(data_dir))

@@ -84,7 +84,7 @@ def load(path: Path = MESH_TOML) -> Topology:
             subject_header=auth["subject_header"],
             role_header=auth["role_header"],
             via_header=auth["via_header"],
-            public_rest=tuple(tuple(rule.split(" ", 1)) for rule in auth["public_rest"]),  # type: ignore[misc]
+            public_rest=tuple(tuple(rule.split(" ", 1)) for rule in auth["public_rest"]),
             public_grpc=tuple(auth["public_grpc"]),
         ),
     )

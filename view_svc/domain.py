@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 REQUESTED, CONFIRMED, CANCELLED = "requested", "confirmed", "cancelled"
 APPROVED, REFUNDED = "approved", "refunded"
@@ -51,6 +51,10 @@ class RoomView:
     payment_id: str = ""
     payment_status: str = ""
     status_stamp: Stamp | None = None  # of the event that set room_status
+
+
+# What a reader sees of a room; the status stamp is bookkeeping of the merge.
+SHOWN = [f.name for f in fields(RoomView) if f.name != "status_stamp"]
 
 
 def placeholder(room_id: str, at: dt.datetime) -> RoomView:

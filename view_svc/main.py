@@ -8,6 +8,9 @@ from svckit.config import Settings
 from svckit.consumer import Subscription
 from svckit.server import App
 from view_svc import handlers, service
+from view_svc.unit_of_work import ViewUnitOfWork
+
+UNIT_OF_WORK = ViewUnitOfWork  # with the context's repositories; its consumers (and svckit.deadletters) use it
 
 
 def subscriptions() -> list[Subscription]:
@@ -16,14 +19,14 @@ def subscriptions() -> list[Subscription]:
 
 
 def build(settings: Settings) -> App:
-    db = wiring.database(settings)
+    db = wiring.database(settings, UNIT_OF_WORK)
     return App(
         settings=settings,
         db=db,
         servicers=[
             wiring.servicer(
                 view_pb2_grpc.add_RoomViewServiceServicer_to_server,
-                service.RoomViewService(db),
+                service.RoomViewService(db, UNIT_OF_WORK.on(db)),
                 view_pb2.DESCRIPTOR,
                 "RoomViewService",
             ),

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -13,9 +14,10 @@ from nats.js.errors import NotFoundError
 from svckit import broker, events, logs, migrate
 from svckit.config import Settings
 from svckit.consumer import Subscription, handle_batch
-from svckit.db import Database, dead_letters, inbox
+from svckit.db import Database
+from svckit.tables import dead_letters, inbox
 from view_svc import repository
-from view_svc.main import subscriptions
+from view_svc.main import UNIT_OF_WORK, subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,13 @@ def reset(db: Database, subs: list[Subscription]) -> None:
         uow.commit()
 
 
-def _apply(db: Database, sub: Subscription, msgs: list) -> list[str]:
-    outcomes = handle_batch(db, sub, [(msg.data, msg.subject, msg.metadata.sequence.stream) for msg in msgs])
-    for outcome in outcomes:
+def _apply(db: Database, sub: Subscription, msgs: list[Msg]) -> list[str]:
+    applied: list[str] = []
+    for outcome in handle_batch(db, sub, [(msg.data, msg.subject, msg.metadata.sequence.stream) for msg in msgs]):
         if isinstance(outcome, Exception):
             raise outcome
-    return outcomes  # type: ignore[return-value]
+        applied.append(outcome)
+    return applied
 
 
 async def replay(db: Database, js: JetStreamContext, sub: Subscription, batch: int = 500) -> int:
@@ -96,7 +99,7 @@ async def rebuild(db: Database, js: JetStreamContext) -> int:
 
 
 async def _run(settings: Settings) -> int:
-    db = Database(settings.database_url, producer="view")
+    db = Database(settings.database_url, producer="view", unit=UNIT_OF_WORK)
     nc = await broker.connect(settings.nats_url, "view-rebuild")
     try:
         return await rebuild(db, nc.jetstream())

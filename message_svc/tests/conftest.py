@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from message_svc.tests.fakes import FakeSender
+from message_svc.unit_of_work import MessageUnitOfWork
 from svckit import migrate
 from svckit.db import Database
 
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path}/message.db", producer="message")
+    database = Database(f"sqlite:///{tmp_path}/message.db", producer="message", unit=MessageUnitOfWork)
     migrate.upgrade(database, "message_svc")
     yield database
     database.dispose()

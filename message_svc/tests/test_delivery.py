@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 
 from bnb.events.v1 import events_pb2 as ev
-from message_svc import handlers, repository
+from message_svc import handlers
 from message_svc.delivery import NotificationRelay, Undelivered
 from message_svc.domain import MessageFilter, Notification
-from message_svc.tests.fakes import FakeSender, wrap
+from message_svc.tests.fakes import FakeSender, work, wrap
 from svckit.db import Database
 
 FAST = (0.005, 0.02)  # the relay's backoff, shortened
@@ -26,22 +26,22 @@ def confirmed(n: int) -> ev.ReservationConfirmed:
 def store(db: Database, count: int, wake: Callable[[], None] = lambda: None) -> list[str]:
     """`count` reservations confirmed, each in a transaction of its own; the ids of the notifications stored."""
     for n in range(count):
-        with db.uow() as uow:
+        with work(db)() as uow:
             handlers.notify(uow, confirmed(n), wrap(confirmed(n), "reservation", n), wake)
             uow.commit()
-    return sorted(m.message_id for m in handlers.list_messages(db, MessageFilter(), 500, 0))
+    return sorted(m.message_id for m in handlers.list_messages(work(db), MessageFilter(), 500, 0))
 
 
 def unsent(db: Database) -> int:
-    with db.read() as conn:
-        return len(repository.unsent(conn, 500))
+    with work(db)(read_only=True) as uow:
+        return len(uow.messages.unsent(500))
 
 
 class FlakySender:
     """Fails its first `failures` sends (a mail server away), then delivers; records every delivery."""
 
     def __init__(self, failures: int) -> None:
-        self.failures, self.calls, self.sent = failures, 0, []
+        self.failures, self.calls, self.sent = failures, 0, list[str]()
 
     def send(self, notification: Notification) -> None:
         self.calls += 1
@@ -82,8 +82,8 @@ async def run_until(relay: NotificationRelay, done: Callable[[], bool], timeout_
 
 def test_nothing_is_sent_before_the_commit_and_a_rolled_back_notification_never(db: Database) -> None:
     sender = FakeSender()
-    relay = NotificationRelay(db, sender)
-    with db.uow() as uow:
+    relay = NotificationRelay(db, work(db), sender)
+    with work(db)() as uow:
         handlers.notify(uow, confirmed(1), wrap(confirmed(1), "reservation"), relay.wake)
         assert sender.sent == []  # the handler stores, it does not send
     # the transaction rolled back (a failed commit): there is nothing to send, now or on redelivery
@@ -97,7 +97,7 @@ def test_nothing_is_sent_before_the_commit_and_a_rolled_back_notification_never(
 def test_a_commit_wakes_the_relay_which_sends_at_once(db: Database) -> None:
     async def scenario() -> FakeSender:
         sender = FakeSender()
-        relay = NotificationRelay(db, sender)
+        relay = NotificationRelay(db, work(db), sender)
         task = asyncio.create_task(relay.run())
         await asyncio.sleep(0.05)  # the first pass found nothing; the next poll is a second away
         started = time.monotonic()
@@ -116,14 +116,14 @@ def test_a_failed_send_stays_unsent_and_the_pass_says_so(db: Database) -> None:
     store(db, 2)
     sender = FlakySender(failures=1)
     with pytest.raises(Undelivered, match="1 of 4"):
-        asyncio.run(NotificationRelay(db, sender).deliver_once())
+        asyncio.run(NotificationRelay(db, work(db), sender).deliver_once())
     assert (len(sender.sent), unsent(db)) == (3, 1)  # the others went out and are marked
 
 
 def test_a_failing_sender_is_retried_until_each_notification_is_delivered(db: Database) -> None:
     ids = store(db, 5)
     sender = FlakySender(failures=7)  # more failures than notifications: several passes fail entirely
-    asyncio.run(run_until(NotificationRelay(db, sender, retry_s=FAST), lambda: unsent(db) == 0))
+    asyncio.run(run_until(NotificationRelay(db, work(db), sender, retry_s=FAST), lambda: unsent(db) == 0))
     assert sorted(sender.sent) == ids  # each exactly once: a failed send is not a delivery
     assert sender.calls == 7 + len(ids)
 
@@ -131,10 +131,10 @@ def test_a_failing_sender_is_retried_until_each_notification_is_delivered(db: Da
 def test_a_restart_delivers_what_was_not_sent(db: Database) -> None:
     ids = store(db, 4)
     away = FlakySender(failures=10**6)  # the channel is down for the whole life of the first process
-    asyncio.run(run_until(NotificationRelay(db, away, retry_s=FAST), lambda: away.calls >= 3 * len(ids)))
+    asyncio.run(run_until(NotificationRelay(db, work(db), away, retry_s=FAST), lambda: away.calls >= 3 * len(ids)))
     assert away.sent == [] and unsent(db) == len(ids)
     later = FakeSender()  # the next process, the channel back
-    asyncio.run(run_until(NotificationRelay(db, later, retry_s=FAST), lambda: unsent(db) == 0))
+    asyncio.run(run_until(NotificationRelay(db, work(db), later, retry_s=FAST), lambda: unsent(db) == 0))
     assert sorted(n.message_id for n in later.sent) == ids
 
 
@@ -142,10 +142,10 @@ def test_a_crash_between_sending_and_marking_sends_again_never_loses(db: Databas
     ids = store(db, 3)
     dying = DyingSender(lives=2)
     with pytest.raises(Crash):
-        asyncio.run(NotificationRelay(db, dying).deliver_once())
+        asyncio.run(NotificationRelay(db, work(db), dying).deliver_once())
     assert len(dying.sent) == 2 and unsent(db) == len(ids)  # sent, but the process died before marking them
     after = FakeSender()
-    asyncio.run(run_until(NotificationRelay(db, after, retry_s=FAST), lambda: unsent(db) == 0))
+    asyncio.run(run_until(NotificationRelay(db, work(db), after, retry_s=FAST), lambda: unsent(db) == 0))
     seen = Counter(dying.sent + [n.message_id for n in after.sent])
     assert sorted(seen) == ids  # every notification delivered...
     assert sorted(seen.values()) == [1] * (len(ids) - 2) + [2, 2]  # ...the two sent before the crash twice, same ids

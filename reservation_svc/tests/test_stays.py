@@ -9,11 +9,12 @@ import pytest
 from reservation_svc import domain
 
 TODAY = dt.date(2030, 1, 1)
+NOW = dt.datetime(2030, 1, 1, 9, tzinfo=dt.UTC)
 FULLWIDTH = "\uff12\uff10\uff13\uff11-01-10"  # digits, but not 0-9
 
 
 def ask(check_in: str, check_out: str, max_days_ahead: int = 730) -> domain.Reservation:
-    return domain.request("r1", "room-1", "g1", check_in, check_out, TODAY, max_days_ahead)
+    return domain.request("r1", "room-1", "g1", check_in, check_out, TODAY, max_days_ahead, NOW)
 
 
 def test_check_in_today_and_on_the_last_day_ahead_are_allowed() -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from bnb.events.v1 import events_pb2 as ev
 from room_svc import domain, handlers
+from room_svc.unit_of_work import RoomUnitOfWork
 from svckit import migrate
 from svckit.db import Database
+from svckit.events import EventEnvelope
+from svckit.uow import Units
 
 # Korean, emoji (4 bytes in UTF-8, with a joiner), quotes, SQL and HTML, a TAG character, tabs and line breaks.
 VERBATIM = (
@@ -20,25 +23,25 @@ VERBATIM = (
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path}/room.db", producer="room")
+def db(tmp_path: Path) -> Units[RoomUnitOfWork]:
+    database = Database(f"sqlite:///{tmp_path}/room.db", producer="room", unit=RoomUnitOfWork)
     migrate.upgrade(database, "room_svc")
-    return database
+    return RoomUnitOfWork.on(database)
 
 
-def confirmed_stay(db: Database, room_id: str, guest_id: str) -> None:
+def confirmed_stay(db: Units[RoomUnitOfWork], room_id: str, guest_id: str) -> None:
     handlers.hold_room(db, "r1", room_id, guest_id, "2031-01-01", "2031-01-02")
-    with db.uow() as uow:
-        handlers.on_reservation_confirmed(uow, SimpleNamespace(reservation_id="r1"), None)
+    with db() as uow:
+        handlers.on_reservation_confirmed(uow, ev.ReservationConfirmed(reservation_id="r1"), EventEnvelope())
         uow.commit()
 
 
-def test_text_is_stored_exactly_as_sent(db: Database) -> None:
-    room = handlers.register_room(db, "h1", VERBATIM, 100)[0]
-    assert handlers.get_room(db, room.room_id)[0].description == VERBATIM
+def test_text_is_stored_exactly_as_sent(db: Units[RoomUnitOfWork]) -> None:
+    room = handlers.register_room(db, "h1", VERBATIM, 100)
+    assert handlers.get_room(db, room.room_id).description == VERBATIM
     confirmed_stay(db, room.room_id, "g1")
     handlers.create_review(db, room.room_id, "g1", 5, VERBATIM)
-    assert [r.text for r, _ in handlers.list_reviews(db, room.room_id, 10, 0)] == [VERBATIM]
+    assert [r.text for r in handlers.list_reviews(db, room.room_id, 10, 0)] == [VERBATIM]
 
 
 @pytest.mark.parametrize(
@@ -56,7 +59,7 @@ def test_text_is_stored_exactly_as_sent(db: Database) -> None:
     ],
 )
 def test_rooms_out_of_bounds_are_refused_and_nothing_is_stored(
-    db: Database, description: str, price: int, message: str
+    db: Units[RoomUnitOfWork], description: str, price: int, message: str
 ) -> None:
     with pytest.raises(domain.InvalidRoom) as refused:
         handlers.register_room(db, "h1", description, price)
@@ -64,10 +67,10 @@ def test_rooms_out_of_bounds_are_refused_and_nothing_is_stored(
     assert handlers.list_rooms(db, 10, 0, "") == []
 
 
-def test_the_longest_description_and_the_price_bounds_are_allowed(db: Database) -> None:
+def test_the_longest_description_and_the_price_bounds_are_allowed(db: Units[RoomUnitOfWork]) -> None:
     longest = "\U0001f600" * domain.MAX_DESCRIPTION  # characters, not bytes: 8,000 bytes of UTF-8
     for price in (domain.MIN_PRICE, domain.MAX_PRICE):
-        assert handlers.register_room(db, "h1", longest, price)[0].description == longest
+        assert handlers.register_room(db, "h1", longest, price).description == longest
 
 
 @pytest.mark.parametrize(
@@ -77,12 +80,12 @@ def test_the_longest_description_and_the_price_bounds_are_allowed(db: Database) 
         ("tab\tis fine, NUL\x00 is not", "text must not contain control characters (tabs and line breaks are fine)"),
     ],
 )
-def test_reviews_out_of_bounds_are_refused(db: Database, text: str, message: str) -> None:
-    room = handlers.register_room(db, "h1", "House", 100)[0]
+def test_reviews_out_of_bounds_are_refused(db: Units[RoomUnitOfWork], text: str, message: str) -> None:
+    room = handlers.register_room(db, "h1", "House", 100)
     confirmed_stay(db, room.room_id, "g1")
     with pytest.raises(domain.InvalidReview, match=re.escape(message)):
         handlers.create_review(db, room.room_id, "g1", 5, text)
     assert handlers.list_reviews(db, room.room_id, 10, 0) == []
     longest = "\U000e0001" * domain.MAX_REVIEW_TEXT
-    assert handlers.create_review(db, room.room_id, "g1", 5, longest)[0].text == longest
-    assert handlers.create_review(db, room.room_id, "g1", 5, "")[0].text == ""  # a rating alone is a review
+    assert handlers.create_review(db, room.room_id, "g1", 5, longest).text == longest
+    assert handlers.create_review(db, room.room_id, "g1", 5, "").text == ""  # a rating alone is a review

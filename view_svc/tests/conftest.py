@@ -9,6 +9,7 @@ import pytest
 
 from svckit import migrate
 from svckit.db import Database
+from view_svc.unit_of_work import ViewUnitOfWork
 
 
 @pytest.fixture
@@ -16,7 +17,7 @@ def make_db(tmp_path: Path) -> Iterator[Callable[[str], Database]]:
     made: list[Database] = []
 
     def make(name: str = "view") -> Database:
-        database = Database(f"sqlite:///{tmp_path}/{name}.db", producer="view")
+        database = Database(f"sqlite:///{tmp_path}/{name}.db", producer="view", unit=ViewUnitOfWork)
         migrate.upgrade(database, "view_svc")
         made.append(database)
         return database

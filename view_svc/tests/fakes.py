@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from types import SimpleNamespace
+from typing import Any
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -14,7 +15,10 @@ from bnb.events.v1 import events_pb2 as ev
 from svckit.consumer import handle
 from svckit.db import Database
 from svckit.events import EventEnvelope, stream_name, subject
+from svckit.testing import StandIn
+from view_svc.domain import SHOWN
 from view_svc.main import subscriptions
+from view_svc.unit_of_work import ViewUnitOfWork
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 PRODUCER = {
@@ -36,7 +40,7 @@ def wrap(event: Message, second: float = 0, event_id: str = "") -> EventEnvelope
     return EventEnvelope(
         event_id=event_id or str(uuid.uuid4()),
         type=name,
-        aggregate_id=getattr(event, "reservation_id", "") or event.room_id,
+        aggregate_id=getattr(event, "reservation_id", "") or getattr(event, "room_id", ""),
         correlation_id=getattr(event, "reservation_id", ""),
         occurred_at=occurred,
         payload=event.SerializeToString(),
@@ -51,6 +55,12 @@ def apply(db: Database, *envelopes: EventEnvelope) -> list[str]:
         handle(db, subs[e.producer], e.SerializeToString(), subject(e.producer, e.type), n)
         for n, e in enumerate(envelopes, start=1)
     ]
+
+
+def all_rows(db: Database) -> list[tuple[object, ...]]:
+    """Every room view as a tuple of its public fields, by room_id: to compare a rebuild with the live view."""
+    with ViewUnitOfWork.on(db)(read_only=True) as uow:
+        return [tuple(getattr(view, f) for f in SHOWN) for view in uow.room_views.listing(10**6, 0)]
 
 
 def story() -> list[EventEnvelope]:
@@ -116,7 +126,7 @@ class FakePullSubscription:
         self.closed = True
 
 
-class FakeJetStream:
+class FakeJetStream(StandIn):  # stands in for nats' JetStreamContext
     """Streams as lists of (subject, data); an ephemeral consumer delivers the ones its filter names, in order."""
 
     def __init__(self) -> None:
@@ -129,10 +139,10 @@ class FakeJetStream:
     def publish_raw(self, producer: str, subj: str, data: bytes) -> None:
         self.streams.setdefault(stream_name(producer), []).append((subj, data))
 
-    async def pull_subscribe(self, subj: str, stream: str, config: object) -> FakePullSubscription:
+    async def pull_subscribe(self, subj: str, stream: str, config: Any) -> FakePullSubscription:
         if stream not in self.streams:
             raise NotFoundError(code=404, description="stream not found")
-        wanted = set(config.filter_subjects)  # type: ignore[attr-defined]
+        wanted = set(config.filter_subjects)
         chosen = [(seq, s, d) for seq, (s, d) in enumerate(self.streams[stream], start=1) if s in wanted]
         msgs = [
             SimpleNamespace(

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from bnb.events.v1 import events_pb2 as ev
 from svckit.consumer import Subscription, handle
-from svckit.db import Database, dead_letters, inbox
+from svckit.db import Database
 from svckit.events import decode
-from view_svc import handlers, repository
+from svckit.tables import dead_letters, inbox
+from view_svc import domain, handlers
 from view_svc.main import subscriptions
-from view_svc.tests.fakes import apply, at, story, wrap
+from view_svc.tests.fakes import all_rows, apply, at, story, wrap
 
 SUBS = {sub.producer: sub for sub in subscriptions()}
 
 
 def rows(db: Database) -> list[dict]:
-    with db.read() as conn:
-        return [dict(zip(repository.VIEW_FIELDS, row, strict=True)) for row in repository.all_rows(conn)]
+    return [dict(zip(domain.SHOWN, row, strict=True)) for row in all_rows(db)]
 
 
 def row(db: Database, room_id: str) -> dict:
@@ -59,7 +60,7 @@ def test_any_arrival_order_gives_the_same_rows(make_db, seed: int) -> None:
 
 
 def test_payment_approved_before_reservation_requested_shows_both(db: Database) -> None:
-    ids = dict(reservation_id="r1", room_id="room1", guest_id="g1")
+    ids: dict[str, Any] = dict(reservation_id="r1", room_id="room1", guest_id="g1")
     apply(db, wrap(ev.PaymentApproved(payment_id="p1", amount=5, **ids), 1))
     assert (row(db, "room1")["reservation_id"], row(db, "room1")["payment_status"]) == ("", "")
     apply(db, wrap(ev.ReservationRequested(host_id="h1", payment_id="p1", amount=5, **ids), 2))
@@ -68,7 +69,7 @@ def test_payment_approved_before_reservation_requested_shows_both(db: Database) 
 
 
 def test_registration_fills_the_placeholder_a_reservation_made(db: Database) -> None:
-    ids = dict(reservation_id="r1", room_id="room1", guest_id="g1")
+    ids: dict[str, Any] = dict(reservation_id="r1", room_id="room1", guest_id="g1")
     apply(db, wrap(ev.ReservationConfirmed(host_id="h1", **ids), 5))
     assert (row(db, "room1")["description"], row(db, "room1")["room_status"]) == ("", "")
     apply(db, wrap(ev.RoomRegistered(room_id="room1", host_id="h1", description="Loft", room_status="available"), 1))
@@ -78,44 +79,46 @@ def test_registration_fills_the_placeholder_a_reservation_made(db: Database) -> 
 
 
 def test_an_older_room_status_never_overwrites_a_newer_one(db: Database) -> None:
-    base = dict(room_id="room1", reservation_id="r1", host_id="h1")
+    base: dict[str, Any] = dict(room_id="room1", reservation_id="r1", host_id="h1")
     apply(db, wrap(ev.RoomReleased(room_status="available", **base), 20))
     apply(db, wrap(ev.RoomReserved(room_status="reserved", **base), 10))
     assert row(db, "room1")["room_status"] == "available"
 
 
 def test_reservation_status_only_moves_forward(db: Database) -> None:
-    ids = dict(reservation_id="r1", room_id="room1", guest_id="g1", host_id="h1")
+    ids: dict[str, Any] = dict(reservation_id="r1", room_id="room1", guest_id="g1", host_id="h1")
     apply(db, wrap(ev.ReservationCancelled(**ids), 3), wrap(ev.ReservationConfirmed(**ids), 2))
     apply(db, wrap(ev.ReservationRequested(payment_id="p1", **ids), 1))
     assert row(db, "room1")["reservation_status"] == "cancelled"
 
 
 def test_review_count_keeps_the_largest_seen(db: Database) -> None:
-    review = dict(room_id="room1", guest_id="g1", rating=5, host_id="h1")
+    review: dict[str, Any] = dict(room_id="room1", guest_id="g1", rating=5, host_id="h1")
     apply(db, wrap(ev.ReviewCreated(review_count=3, **review), 3), wrap(ev.ReviewCreated(review_count=2, **review), 2))
     assert row(db, "room1")["review_count"] == 3
 
 
 def test_the_room_shows_its_latest_reservation(db: Database) -> None:
-    old = dict(reservation_id="r-old", room_id="room1", guest_id="g1", host_id="h1")
-    new = dict(reservation_id="r-new", room_id="room1", guest_id="g2", host_id="h1")
+    old: dict[str, Any] = dict(reservation_id="r-old", room_id="room1", guest_id="g1", host_id="h1")
+    new: dict[str, Any] = dict(reservation_id="r-new", room_id="room1", guest_id="g2", host_id="h1")
     apply(db, wrap(ev.ReservationRequested(**new), 20), wrap(ev.ReservationConfirmed(**old), 30))
     apply(db, wrap(ev.ReservationRequested(**old), 10))
     assert (row(db, "room1")["reservation_id"], row(db, "room1")["updated_at"]) == ("r-new", at(30))
 
 
 def test_a_failed_saga_does_not_hide_the_current_reservation(db: Database) -> None:
-    real = dict(reservation_id="r-real", room_id="room1", guest_id="g1")
+    real: dict[str, Any] = dict(reservation_id="r-real", room_id="room1", guest_id="g1")
     apply(db, wrap(ev.ReservationConfirmed(host_id="h1", **real), 10))
-    failed = dict(payment_id="p-failed", amount=5, reservation_id="r-failed", room_id="room1", guest_id="g2")
+    failed: dict[str, Any] = dict(
+        payment_id="p-failed", amount=5, reservation_id="r-failed", room_id="room1", guest_id="g2"
+    )
     apply(db, wrap(ev.PaymentApproved(**failed), 20), wrap(ev.PaymentRefunded(**failed), 21))
     view = row(db, "room1")
     assert (view["reservation_id"], view["reservation_status"], view["updated_at"]) == ("r-real", "confirmed", at(21))
 
 
 def test_duplicate_delivery_changes_nothing(db: Database) -> None:
-    ids = dict(reservation_id="r1", room_id="room1", guest_id="g1", host_id="h1")
+    ids: dict[str, Any] = dict(reservation_id="r1", room_id="room1", guest_id="g1", host_id="h1")
     first = wrap(ev.ReservationRequested(payment_id="p1", **ids), 1)
     assert apply(db, first, wrap(ev.ReservationConfirmed(**ids), 2)) == ["done", "done"]
     before = rows(db)

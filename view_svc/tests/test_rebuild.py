@@ -7,10 +7,11 @@ import random
 
 from sqlalchemy import func, select
 
-from svckit.db import Database, dead_letters, inbox
+from svckit.db import Database
+from svckit.tables import dead_letters, inbox
 from view_svc import repository
 from view_svc.rebuild import rebuild
-from view_svc.tests.fakes import FakeJetStream, apply, story
+from view_svc.tests.fakes import FakeJetStream, all_rows, apply, story
 
 
 def published(events: list) -> FakeJetStream:
@@ -18,11 +19,6 @@ def published(events: list) -> FakeJetStream:
     for envelope in events:
         js.publish(envelope)
     return js
-
-
-def all_rows(db: Database) -> list[tuple]:
-    with db.read() as conn:
-        return repository.all_rows(conn)
 
 
 def test_rebuild_into_a_fresh_database_matches_the_live_view(make_db) -> None:

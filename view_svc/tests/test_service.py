@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -10,16 +11,18 @@ import pytest
 from bnb.view.v1 import view_pb2
 from svckit.config import Settings
 from svckit.db import Database
+from svckit.testing import StandIn
 from view_svc.main import build
 from view_svc.service import RoomViewService
 from view_svc.tests.fakes import apply, story
+from view_svc.unit_of_work import ViewUnitOfWork
 
 
 class Aborted(Exception):
     pass
 
 
-class FakeContext:
+class FakeContext(StandIn):  # stands in for a grpc.aio.ServicerContext
     code: grpc.StatusCode | None = None
 
     async def abort(self, code: grpc.StatusCode, details: str) -> None:
@@ -27,10 +30,10 @@ class FakeContext:
         raise Aborted(details)
 
 
-def call(db: Database, method: str, request: object) -> tuple[object, FakeContext]:
+def call(db: Database, method: str, request: object) -> tuple[Any, FakeContext]:
     context = FakeContext()
     try:
-        return asyncio.run(getattr(RoomViewService(db), method)(request, context)), context
+        return asyncio.run(getattr(RoomViewService(db, ViewUnitOfWork.on(db)), method)(request, context)), context
     except Aborted:
         return None, context
 

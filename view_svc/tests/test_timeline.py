@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -14,6 +15,7 @@ from view_svc import handlers, timeline
 from view_svc.service import RoomViewService
 from view_svc.tests.fakes import apply, wrap
 from view_svc.tests.test_service import Aborted, FakeContext
+from view_svc.unit_of_work import ViewUnitOfWork
 
 IDS = {"reservation_id": "r1", "room_id": "room1"}
 
@@ -44,11 +46,11 @@ class Signed(FakeContext):
         return self.metadata
 
 
-def ask(db: Database, subject: str, role: str, reservation_id: str = "r1") -> tuple[object, Signed]:
+def ask(db: Database, subject: str, role: str, reservation_id: str = "r1") -> tuple[Any, Signed]:
     context = Signed(subject, role)
     request = view_pb2.GetReservationTimelineRequest(reservation_id=reservation_id)
     try:
-        return asyncio.run(RoomViewService(db).GetReservationTimeline(request, context)), context
+        return asyncio.run(RoomViewService(db, ViewUnitOfWork.on(db)).GetReservationTimeline(request, context)), context
     except Aborted:
         return None, context
 
@@ -96,4 +98,4 @@ def test_only_the_guest_and_the_host_see_a_timeline(
 def test_an_unknown_reservation_is_not_found(db: Database) -> None:
     assert ask(db, "g1", "guest", "nope")[1].code == grpc.StatusCode.NOT_FOUND
     with pytest.raises(timeline.TimelineNotFound):
-        handlers.get_timeline(db, "nope", "guest", "g1")
+        handlers.get_timeline(ViewUnitOfWork.on(db), "nope", "guest", "g1")

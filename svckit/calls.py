@@ -9,6 +9,7 @@ from typing import TypeVar
 import grpc
 
 from svckit import metrics, tracing
+from svckit.caller import Context
 
 T = TypeVar("T")
 Metadata = tuple[tuple[str, str], ...]
@@ -23,7 +24,7 @@ class Deadline:
         self.at = time.monotonic() + seconds
 
     @classmethod
-    def of(cls, context: grpc.aio.ServicerContext, default_s: float) -> Deadline:
+    def of(cls, context: Context, default_s: float) -> Deadline:
         """The incoming call's deadline less a margin, or `default_s` when the caller set none."""
         remaining = context.time_remaining()
         if remaining is None or remaining > 1e6:

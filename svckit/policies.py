@@ -1,0 +1,32 @@
+"""Event policies: a handler per event type, typed by its generated event and found by the envelope's type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from google.protobuf.message import Message
+
+from svckit.events import EventEnvelope
+from svckit.uow import UnitOfWork
+
+E = TypeVar("E", bound=Message)
+W = TypeVar("W")
+Handler = Callable[[UnitOfWork, Message, EventEnvelope], None]  # what svckit.consumer calls
+Policies = dict[str, dict[str, Handler]]  # producer -> event type -> handler
+
+
+def on(event_type: type[E], handler: Callable[[W, E, EventEnvelope], None]) -> tuple[str, Handler]:
+    """`handler` for the events of `event_type`, under the type's name as envelopes carry it.
+
+    `W` is the unit of work the handler names: the context's, which its main.py gives the database
+    (svckit.db.Database's `unit`), so the consumer's units of work are of that kind.
+    """
+
+    def run(uow: UnitOfWork, event: Message, envelope: EventEnvelope) -> None:
+        if not isinstance(event, event_type):
+            raise TypeError(f"{type(event).__name__} sent to the handler of {event_type.__name__}")
+        handler(cast(W, uow), event, envelope)
+
+    run.__name__ = getattr(handler, "__name__", run.__name__)
+    return event_type.DESCRIPTOR.name, run
