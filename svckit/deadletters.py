@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from svckit import events, migrate
 from svckit.config import Settings
-from svckit.consumer import Subscription, apply
 from svckit.db import Database
+from svckit.inbox import Subscription, apply
 from svckit.logs import correlated
 from svckit.retries import RetryLater
 from svckit.tables import dead_letters, now

@@ -17,8 +17,9 @@ from grpc_reflection.v1alpha import reflection
 
 from svckit import broker, gauges, metrics, tracing
 from svckit.config import Settings
-from svckit.consumer import Subscription, consume
+from svckit.consumer import consume
 from svckit.db import Database
+from svckit.inbox import Subscription
 from svckit.outbox import OutboxRelay
 from svckit.retries import Redelivery
 from svckit.waits import Underway

@@ -13,8 +13,8 @@ from google.protobuf.descriptor import FileDescriptor
 
 from svckit import logs, tracing
 from svckit.config import Settings
-from svckit.consumer import Subscription
 from svckit.db import Database
+from svckit.inbox import Subscription
 from svckit.policies import Policies
 from svckit.server import App, Servicer, serve
 from svckit.uow import UnitOfWork

@@ -9,8 +9,8 @@ import pytest
 
 from room_svc.domain import RoomRegistered
 from svckit import events
-from svckit.consumer import handle_batch
 from svckit.db import Database
+from svckit.inbox import handle_batch
 from svckit.retries import RetryLater
 from svckit.tables import dead_letters, inbox, plumbing
 from svckit.uow import UnitOfWork

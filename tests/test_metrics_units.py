@@ -13,9 +13,9 @@ from prometheus_client import REGISTRY
 
 from room_svc.domain import RoomRegistered
 from svckit import gauges, metrics
-from svckit.consumer import Subscription, handle, handle_batch
 from svckit.db import Database
 from svckit.idempotency import Answer, Replay
+from svckit.inbox import Subscription, handle, handle_batch
 from svckit.retries import bury
 from svckit.tables import plumbing
 from svckit.uow import UnitOfWork

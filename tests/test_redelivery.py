@@ -13,9 +13,9 @@ from sqlalchemy import Column, MetaData, String, Table, func, select
 from room_svc.domain import RoomRegistered
 from svckit import events
 from svckit.config import Settings, SettingsError
-from svckit.consumer import Subscription, handle, process
 from svckit.db import Database
 from svckit.deadletters import ReplayRefused, listing, replay, subscription
+from svckit.inbox import Subscription, handle, process
 from svckit.policies import Handler
 from svckit.retries import Failed, Overdue, Redelivery, Retrying, RetryLater
 from svckit.tables import dead_letters, delivery_failures, plumbing

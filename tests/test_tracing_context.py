@@ -17,8 +17,8 @@ from sqlalchemy import select
 from room_svc.domain import RoomRegistered
 from svckit import events, migrate, tracing
 from svckit.config import Settings
-from svckit.consumer import Subscription, handle_batch
 from svckit.db import Database
+from svckit.inbox import Subscription, handle_batch
 from svckit.outbox import OutboxRelay
 from svckit.tables import outbox
 from svckit.uow import Committed, UnitOfWork

@@ -11,8 +11,9 @@ import nats
 import pytest
 
 from svckit import broker, events
-from svckit.consumer import Subscription, consume
+from svckit.consumer import consume
 from svckit.db import Database
+from svckit.inbox import Subscription
 from svckit.retries import Redelivery, RetryLater
 from svckit.tables import plumbing
 from svckit.uow import UnitOfWork

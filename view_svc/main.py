@@ -5,7 +5,7 @@ from __future__ import annotations
 from bnb.view.v1 import view_pb2, view_pb2_grpc
 from svckit import wiring
 from svckit.config import Settings
-from svckit.consumer import Subscription
+from svckit.inbox import Subscription
 from svckit.server import App
 from view_svc import handlers, service
 from view_svc.unit_of_work import ViewUnitOfWork

@@ -11,9 +11,9 @@ from message_svc import handlers, repository
 from message_svc.delivery import NotificationRelay
 from message_svc.domain import MessageFilter
 from message_svc.tests.fakes import FakeSender, work, wrap
-from svckit.consumer import Subscription, handle
 from svckit.db import Database
 from svckit.events import subject
+from svckit.inbox import Subscription, handle
 from svckit.tables import dead_letters
 
 CONFIRMED = ev.ReservationConfirmed(reservation_id="r1", room_id="room1", guest_id="g1", host_id="h1")

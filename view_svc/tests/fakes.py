@@ -12,9 +12,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js.errors import NotFoundError
 
 from bnb.events.v1 import events_pb2 as ev
-from svckit.consumer import handle
 from svckit.db import Database
 from svckit.events import EventEnvelope, stream_name, subject
+from svckit.inbox import handle
 from svckit.testing import StandIn
 from view_svc.domain import SHOWN
 from view_svc.main import subscriptions

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bnb.events.v1 import events_pb2 as ev
-from svckit.consumer import Subscription, handle
 from svckit.db import Database
 from svckit.events import decode
+from svckit.inbox import Subscription, handle
 from svckit.tables import dead_letters, inbox
 from view_svc import domain, handlers
 from view_svc.main import subscriptions
