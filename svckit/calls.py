@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import grpc
 
-from svckit import metrics, tracing
+from svckit import grpcmetrics, tracing
 from svckit.caller import Context
 
 T = TypeVar("T")
@@ -58,8 +58,8 @@ async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Dead
     remaining = deadline.remaining()
     if remaining < MIN_CALL_S:
         raise DeadlineSpent()
-    with tracing.client(metrics.method_of(rpc)) as traced:  # a CLIENT span, its traceparent as metadata
-        return await metrics.client_call(rpc, request, timeout=remaining, metadata=(*metadata, *traced))
+    with tracing.client(grpcmetrics.method_of(rpc)) as traced:  # a CLIENT span, its traceparent as metadata
+        return await grpcmetrics.client_call(rpc, request, timeout=remaining, metadata=(*metadata, *traced))
 
 
 class DeadlineSpent(grpc.aio.AioRpcError):

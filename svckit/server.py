@@ -15,7 +15,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from svckit import broker, gauges, metrics, tracing
+from svckit import broker, gauges, grpcmetrics, metrics, tracing
 from svckit.config import Settings
 from svckit.consumer import consume
 from svckit.db import Database
@@ -101,7 +101,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
 
     options = [("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
     metrics.install(bool(settings.metrics_port))  # no port serves them: record none
-    interceptors = [*tracing.server_interceptors(), *metrics.server_interceptors(), RejectMalformed()]
+    interceptors = [*tracing.server_interceptors(), *grpcmetrics.server_interceptors(), RejectMalformed()]
     server = grpc.aio.server(interceptors=interceptors, options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

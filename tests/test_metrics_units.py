@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
 from room_svc.domain import RoomRegistered
-from svckit import gauges, metrics
+from svckit import gauges, grpcmetrics, metrics
 from svckit.db import Database
 from svckit.idempotency import Answer, Replay
 from svckit.inbox import Subscription, handle, handle_batch
@@ -46,7 +46,7 @@ class Health(health_pb2_grpc.HealthServicer):
 
 
 async def _calls(services: list[str]) -> None:
-    server = grpc.aio.server(interceptors=[metrics.ServerMetrics()], options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(interceptors=[grpcmetrics.ServerMetrics()], options=[("grpc.so_reuseport", 0)])
     health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -56,7 +56,7 @@ async def _calls(services: list[str]) -> None:
             for service in services:
                 try:
                     check = stub.Check  # type: ignore[attr-defined]  # the health stubs' HealthStub declares no methods
-                    await metrics.client_call(check, health_pb2.HealthCheckRequest(service=service))
+                    await grpcmetrics.client_call(check, health_pb2.HealthCheckRequest(service=service))
                 except grpc.aio.AioRpcError:
                     pass
     finally:
@@ -134,7 +134,7 @@ def test_a_process_that_serves_no_metrics_records_none(db: Database) -> None:
     handled_before = sample("bnb_consumer_handling_seconds_count", durable=DURABLE, type="RoomRegistered")
     metrics.install(False)
     try:
-        assert metrics.server_interceptors() == []
+        assert grpcmetrics.server_interceptors() == []
         asyncio.run(_calls([""]))  # served and called: neither counted
         sub = Subscription(DURABLE, "room", {"RoomRegistered": lambda uow, event, envelope: None})
         assert handle(db, sub, *message("room-9")) == "done"
@@ -142,4 +142,4 @@ def test_a_process_that_serves_no_metrics_records_none(db: Database) -> None:
         metrics.install(True)
     assert sample("bnb_grpc_client_requests_total", method=CHECK, code="OK") == before
     assert sample("bnb_consumer_handling_seconds_count", durable=DURABLE, type="RoomRegistered") == handled_before
-    assert [type(i) for i in metrics.server_interceptors()] == [metrics.ServerMetrics]
+    assert [type(i) for i in grpcmetrics.server_interceptors()] == [grpcmetrics.ServerMetrics]
