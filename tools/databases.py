@@ -1,4 +1,4 @@
-"""Fresh PostgreSQL databases, one per name, dropped afterwards: for the tests and `make bench DB=postgres`."""
+"""PostgreSQL databases: fresh ones dropped afterwards (tests, bench), lasting ones (`make run DB=postgres`)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,22 @@ def fresh(admin: str, names: list[str], prefix: str = "bnb") -> Iterator[dict[st
             for db in created.values():
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         engine.dispose()
+
+
+def ensure(urls: dict[str, str], maintenance: str = "postgres") -> list[str]:
+    """Create each URL's PostgreSQL database when it is missing (through the server's `maintenance` database);
+    the names of those created. The services migrate them at start-up."""
+    created: list[str] = []
+    for url in urls.values():
+        target = make_url(url)
+        engine = create_engine(target.set(database=maintenance), isolation_level="AUTOCOMMIT",
+                               connect_args={"connect_timeout": 5})  # fmt: skip
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+                if found.first() is None:
+                    conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+                    created.append(str(target.database))
+        finally:
+            engine.dispose()
+    return created
