@@ -157,6 +157,7 @@ def cancel_reservation(
     """
     with correlated(reservation_id), db.uow() as uow:
         idempotency.claim(uow.conn, key)
+        uow.lock(f"reservation:{reservation_id}")  # PostgreSQL: a confirmation must not overwrite this cancellation
         found, created = _find(uow.conn, reservation_id, guest)
         r = domain.cancel(found)
         repo.save(uow.conn, r)
@@ -169,6 +170,7 @@ def cancel_reservation(
 
 def on_payment_approved(uow: UnitOfWork, event: object, _envelope: object) -> None:
     """Confirm a paid reservation; the payment's event can overtake the saga's own commit."""
+    uow.lock(f"reservation:{event.reservation_id}")  # type: ignore[attr-defined]  # read what a cancellation wrote
     found = repo.get(uow.conn, event.reservation_id)  # type: ignore[attr-defined]
     if found is None:
         return  # the saga failed and was undone: the refund follows

@@ -99,6 +99,7 @@ def release_room(db: Database, reservation_id: str) -> tuple[Hold, Room]:
 
 
 def _release(uow: UnitOfWork, reservation_id: str) -> Hold:
+    uow.lock(f"hold:{reservation_id}")  # PostgreSQL: a confirmation and a release of one hold take turns
     hold = repo.get_hold(uow.conn, reservation_id)
     if hold is None:
         raise domain.HoldNotFound(f"no hold for reservation {reservation_id!r}")
@@ -112,6 +113,7 @@ def _release(uow: UnitOfWork, reservation_id: str) -> Hold:
 
 def _move_hold(uow: UnitOfWork, hold: Hold, status: str, event: type) -> str:
     """Give the hold a new status, recompute the room's, and tell the others; returns the room's status."""
+    uow.lock(f"room:{hold.room_id}")  # PostgreSQL: the count of reserved holds sees every other move of this room's
     repo.set_hold_status(uow.conn, hold.reservation_id, status)
     room_status = domain.room_status(repo.reserved_holds(uow.conn, hold.room_id))
     repo.set_room_status(uow.conn, hold.room_id, room_status)
@@ -122,6 +124,7 @@ def _move_hold(uow: UnitOfWork, hold: Hold, status: str, event: type) -> str:
 
 def on_reservation_confirmed(uow: UnitOfWork, event: object, _envelope: object) -> None:
     reservation_id: str = event.reservation_id  # type: ignore[attr-defined]
+    uow.lock(f"hold:{reservation_id}")
     hold = repo.get_hold(uow.conn, reservation_id)
     if hold is None or hold.status != domain.HELD:
         logger.info("reservation %s confirmed, but its hold is %s", reservation_id, hold and hold.status)

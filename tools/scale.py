@@ -50,8 +50,14 @@ class Scale:
         )
 
     def database_urls(self, services: list[str]) -> dict[str, str]:
-        """Each service's own database on the PostgreSQL server (bnb_<service>); none (SQLite files) otherwise."""
+        """Each service's own database on the PostgreSQL server, <prefix>_<service>; none (SQLite files) otherwise.
+
+        The prefix is the database BNB_POSTGRES_URL names, "bnb" when it names none.
+        """
         if self.db != "postgres":
             return {}
         server = make_url(self.postgres)
-        return {name: server.set(database=f"bnb_{name}").render_as_string(hide_password=False) for name in services}
+        prefix = server.database or "bnb"
+        return {
+            name: server.set(database=f"{prefix}_{name}").render_as_string(hide_password=False) for name in services
+        }

@@ -75,21 +75,21 @@ def _kill(target: Target, program: str) -> str:
 async def _kill_nats(target: Target) -> str:
     program = next(iter(target.nats_programs))
     if len(target.nats_programs) > 1:
-        program = await _stream_leader(target.nats_urls) or program
+        program = await stream_leader(target.nats_urls) or program
     return await asyncio.to_thread(_kill, target, program) + (
         f", leader of {BUSIEST_STREAM}" if len(target.nats_programs) > 1 else ""
     )
 
 
-async def _stream_leader(urls: str) -> str | None:
-    """The supervisord program of the node leading the busiest stream (its server name is the program's)."""
+async def stream_leader(urls: str, stream: str = BUSIEST_STREAM) -> str | None:
+    """The supervisord program of the node leading `stream` (a node's server name is its program's name)."""
     try:
         nc = await nats.connect(urls.split(","), connect_timeout=2, max_reconnect_attempts=1, error_cb=quiet)
     except Exception as exc:
         logger.warning("cannot ask NATS for the stream leader: %s", exc)
         return None
     try:
-        info = await nc.jetstream().stream_info(BUSIEST_STREAM)
+        info = await nc.jetstream().stream_info(stream)
         return info.cluster.leader if info.cluster else None
     except Exception as exc:
         logger.warning("cannot ask NATS for the stream leader: %s", exc)
