@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections import Counter
 from dataclasses import dataclass
 
@@ -39,6 +40,7 @@ class Result:
     load_ended: float
     settle_s: float
     workers: int
+    load_average: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load at the start and at the end
 
     @property
     def calls(self) -> list[Call]:
@@ -94,6 +96,8 @@ def render(r: Result) -> str:
         f" ({kinds['reserve']} reservations, {kinds['conflict']} for nights already taken, {kinds['cancel']}"
         f" cancellations), {failed} failed ({100 * failed / max(len(r.calls), 1):.2f} %);"
         f" {len(r.ledger.accepted)} accepted, {len(r.ledger.cancelled)} cancelled; settled {r.settle_s:.1f} s after",
+        f"machine: {os.cpu_count()} cores, load average {r.load_average[0]:.1f} at the start,"
+        f" {r.load_average[1]:.1f} at the end (whatever else runs on it competes with the mesh)",
         "",
         *_faults(r),
         "",
@@ -114,11 +118,20 @@ def _faults(r: Result) -> list[str]:
         f"{c.kill.at - r.started:>6.1f}  {c.kill.what:<34}{c.failed:>7}{100 * c.failed / total:>9.2f}{c.dark_s:>8.2f}"
         f"{c.stall.seconds if c.stall else 0:>9.2f}  {c.kill.detail}"
         + (f"; stall: {c.stall.consumer}" if c.stall else "")
+        + _elections(r, c)
         for c in r.costs()
     ]
     note = ("dark s: the longest stretch after the fault without a reservation answered; stall s: the longest a"
             " consumer had events waiting and made no progress (or could not be seen)")  # fmt: skip
     return ["faults (each one's cost until the next):", head, "-" * len(head), *rows, note]
+
+
+def _elections(r: Result, cost: Cost) -> str:
+    if cost.kill.kind != "nats" or len(r.target.nats_programs) < 2:
+        return ""
+    end = min([k.at for k in r.kills if k.at > cost.kill.at], default=r.load_ended)
+    n, last = r.watch.elected(cost.kill.at, end)
+    return f"; {n} consumers seen with a new leader, the last {last:.1f} s after the kill" if n else ""
 
 
 def _seconds(r: Result) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ async def drill(
 ) -> Result:
     """Run the drill against `target`; `settle_timeout_s` bounds the wait for the mesh to come to rest
     (a saga a crash left pending is compensated after BNB_RECOVER_AFTER_SECONDS, 30 s by default)."""
+    load_average = os.getloadavg()[0]
     load = Workload(target.edge, target.token, rooms=rooms)
     await load.register_rooms()
     since = dt.datetime.now(dt.UTC)
@@ -53,7 +55,8 @@ async def drill(
     found = await settle(target, load.ledger.rooms, since, settle_timeout_s)
     settled = time.monotonic() - load_ended
     checks = invariants.check_all(load.ledger, found)
-    return Result(target, load.ledger, kills, watch, checks, started, load_ended, settled, workers)
+    averages = (load_average, os.getloadavg()[0])
+    return Result(target, load.ledger, kills, watch, checks, started, load_ended, settled, workers, averages)
 
 
 async def settle(target: Target, rooms: dict[str, int], since: dt.datetime, timeout_s: float) -> state.State:

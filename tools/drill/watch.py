@@ -38,6 +38,7 @@ class Stall:
 @dataclass
 class _Seen:
     mark: tuple[int, int] = (-1, -1)  # (delivered, ack floor) stream sequences
+    leader: str = ""
     progress_at: float = 0.0
     busy: bool = False
 
@@ -48,6 +49,7 @@ class ConsumerWatch:
 
     urls: str
     stalls: list[Stall] = field(default_factory=list)
+    elections: list[tuple[str, float]] = field(default_factory=list)  # (consumer, when seen with a new leader)
     samples: int = 0
     _seen: dict[str, _Seen] = field(default_factory=dict)
 
@@ -85,6 +87,10 @@ class ConsumerWatch:
                 mark = (info.delivered.stream_seq or 0 if info.delivered else 0,
                         info.ack_floor.stream_seq or 0 if info.ack_floor else 0)  # fmt: skip
                 idle = not info.num_pending and not info.num_ack_pending
+                leader = info.cluster.leader if info.cluster and info.cluster.leader else ""
+                if leader and seen.leader and leader != seen.leader:
+                    self.elections.append((key, now))
+                seen.leader = leader or seen.leader
                 if mark != seen.mark or idle:
                     if seen.busy:
                         self._close(key, seen, now)
@@ -95,6 +101,11 @@ class ConsumerWatch:
     def _close(self, key: str, seen: _Seen, now: float) -> None:
         if now - seen.progress_at > INTERVAL_S * 2:  # sampling jitter is not a stall
             self.stalls.append(Stall(key, seen.progress_at, now))
+
+    def elected(self, start: float, end: float) -> tuple[int, float]:
+        """How many consumers were seen with a new leader in [start, end), and the last seen, in seconds after start."""
+        within = [at - start for _, at in self.elections if start <= at < end]
+        return len(within), max(within, default=0.0)
 
     def longest(self, start: float, end: float) -> Stall | None:
         """The longest stall that began in [start, end) (one that began before is an earlier fault's)."""
