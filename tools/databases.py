@@ -55,3 +55,32 @@ def ensure(urls: dict[str, str], maintenance: str = "postgres") -> list[str]:
         finally:
             engine.dispose()
     return created
+
+
+def room_left(url: str) -> tuple[int, int]:
+    """The server's max_connections, and how many of them are free now (less those reserved for superusers)."""
+    engine = create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            most = int(conn.execute(text("SHOW max_connections")).scalar_one())
+            reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+            used = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    finally:
+        engine.dispose()
+    return most, most - reserved - used
+
+
+# Each service process keeps a reader and a writer per database thread (svckit.db: 8 threads) under load.
+CONNECTIONS_PER_PROCESS = 16
+
+
+def short_of_connections(url: str, processes: int) -> str | None:
+    """A warning when the server of `url` may run out of connections for this many service processes."""
+    most, free = room_left(url)
+    if free >= processes * CONNECTIONS_PER_PROCESS:
+        return None
+    return (
+        f"warning: {processes} service processes may hold up to {processes * CONNECTIONS_PER_PROCESS} PostgreSQL"
+        f" connections under load; the server has {free} free of max_connections={most}. Calls may fail with"
+        " 'too many clients' (raise max_connections, or run fewer REPLICAS)"
+    )

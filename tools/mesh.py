@@ -224,8 +224,12 @@ def main() -> None:
     if args.command in ("announce", "wait"):
         announcer.announce(cfg) if args.command == "announce" else wait_ready(cfg)
         return
-    if args.command == "run" and (created := databases.ensure(cfg.database_urls)):
-        print(f"created PostgreSQL databases {', '.join(created)}; each service migrates its own at start-up")
+    if args.command == "run" and cfg.database_urls:
+        if created := databases.ensure(cfg.database_urls):
+            print(f"created PostgreSQL databases {', '.join(created)}; each service migrates its own at start-up")
+        processes = sum(len(ports) for ports in cfg.ports.endpoints.values())
+        if warning := databases.short_of_connections(next(iter(cfg.database_urls.values())), processes):
+            print(warning, flush=True)
     conf = write(cfg, announce=True)
     if args.command == "run":
         # exec: supervisord itself gets Ctrl-C/SIGTERM and stops the programs in reverse priority.

@@ -9,6 +9,8 @@ import os
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from tools.drill import faults, invariants, state
 from tools.drill.report import Result
 from tools.drill.target import Target
@@ -63,7 +65,14 @@ async def settle(target: Target, rooms: dict[str, int], since: dt.datetime, time
     """The state once nothing is pending any more, or as it is after `timeout_s` (its pending things then fail)."""
     deadline = time.monotonic() + timeout_s
     while True:
-        found = await asyncio.to_thread(state.read, target.database_urls, list(rooms), since)
+        try:
+            found = await asyncio.to_thread(state.read, target.database_urls, list(rooms), since)
+        except OperationalError as exc:  # a database not answering (a full server: too many clients) for now
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("cannot read the databases yet: %s", str(exc).splitlines()[0])
+            await asyncio.sleep(1.0)
+            continue
         try:
             found.consumers_behind = await state.consumers_behind(target.nats_urls)
         except Exception as exc:

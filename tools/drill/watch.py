@@ -87,7 +87,10 @@ class ConsumerWatch:
                 mark = (info.delivered.stream_seq or 0 if info.delivered else 0,
                         info.ack_floor.stream_seq or 0 if info.ack_floor else 0)  # fmt: skip
                 idle = not info.num_pending and not info.num_ack_pending
-                leader = info.cluster.leader if info.cluster and info.cluster.leader else ""
+                cluster = info.cluster
+                leader = (
+                    f"{cluster.leader}@{cluster.leader_since}" if cluster and cluster.leader else ""
+                )  # re-elected too
                 if leader and seen.leader and leader != seen.leader:
                     self.elections.append((key, now))
                 seen.leader = leader or seen.leader
