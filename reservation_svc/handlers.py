@@ -36,7 +36,7 @@ class Held:
 
 class Rooms(Protocol):
     async def hold(self, r: Reservation, deadline: object) -> Held: ...
-    async def release(self, reservation_id: str, deadline: object) -> None: ...
+    async def release(self, reservation_id: str, deadline: object, missing_ok: bool = True) -> None: ...
 
 
 class Payments(Protocol):
@@ -108,7 +108,10 @@ async def request_reservation(
             if isinstance(exc, domain.ReservationError) and (paying or uncertain) and exc.args:
                 # Its timeline (GET /reservations/{id}/timeline) shows the compensation: say which it is.
                 exc.args = (f"{exc.args[0]} (reservation {r.reservation_id} was undone)", *exc.args[1:])
-            undo = _undo(saga, r, held=paying or uncertain, paid=paying and uncertain, key=key, error=exc)
+            # A hold whose outcome is unknown may still land after its release found nothing (an attempt still
+            # running in the room service): then only recovery, long after any attempt, may take "none" for an answer.
+            maybe = uncertain and not paying
+            undo = _undo(saga, r, held=paying or uncertain, paid=paying and uncertain, key=key, error=exc, maybe=maybe)
             await asyncio.shield(undo)
             raise
         r = domain.approve(r, hold.host_id, payment_id, amount)
@@ -118,13 +121,22 @@ async def request_reservation(
 
 
 async def _undo(
-    saga: Saga, r: Reservation, held: bool, paid: bool, key: Key | None = None, error: BaseException | None = None
+    saga: Saga,
+    r: Reservation,
+    held: bool,
+    paid: bool,
+    key: Key | None = None,
+    error: BaseException | None = None,
+    maybe: bool = False,
 ) -> bool:
-    """Undo each step on its own (both idempotent); what cannot be undone now stays for recover_stale."""
+    """Undo each step on its own (both idempotent); what cannot be undone now stays for recover_stale.
+
+    `maybe`: the hold may still be under way; no hold found yet is then no proof that none will be.
+    """
     deadline = saga.deadline(COMPENSATION_S)
     steps = {"refund_payment": saga.payments.refund(r.reservation_id, deadline)} if paid else {}
     if held:
-        steps["release_room"] = saga.rooms.release(r.reservation_id, deadline)
+        steps["release_room"] = saga.rooms.release(r.reservation_id, deadline, missing_ok=not maybe)
     results = await asyncio.gather(*steps.values(), return_exceptions=True)
     for step, result in zip(steps, results, strict=True):
         metrics.compensated(step, done=not isinstance(result, BaseException))

@@ -34,9 +34,11 @@ class FakeRooms:
         self.held.add(r.reservation_id)
         return Held(host_id="h1", price_per_night=100)
 
-    async def release(self, reservation_id: str, deadline: object) -> None:
-        self.held.discard(reservation_id)
+    async def release(self, reservation_id: str, deadline: object, missing_ok: bool = True) -> None:
         self.released.append(reservation_id)
+        if reservation_id not in self.held and not missing_ok:  # as the room service's NOT_FOUND, seen by MeshRooms
+            raise domain.DependencyUnavailable(f"no hold for {reservation_id} yet")
+        self.held.discard(reservation_id)
 
 
 class FakePayments:
@@ -158,6 +160,9 @@ def test_a_lost_hold_reply_is_released_but_a_refused_hold_is_not(db: Database) -
     with pytest.raises(domain.DependencyTimeout):
         request(Saga(db, lost, FakePayments(), 10, Deadline))
     assert len(lost.released) == 1  # the hold may exist: releasing is idempotent
+    assert [r.status for r in rows(db)] == ["pending"]  # it may also still land: recovery releases again, later
+    asyncio.run(handlers.recover_stale(Saga(db, lost, FakePayments(), 10, Deadline), older_than_s=-1))
+    assert rows(db) == [] and len(lost.released) == 2
     refused = FakeRooms(fail=domain.RoomNotFound("no such room"))
     with pytest.raises(domain.RoomNotFound):
         request(Saga(db, refused, FakePayments(), 10, Deadline))

@@ -41,7 +41,7 @@ class Rooms:
             raise self.fail
         return Held(host_id="h1", price_per_night=100)
 
-    async def release(self, reservation_id: str, deadline: object) -> None:
+    async def release(self, reservation_id: str, deadline: object, missing_ok: bool = True) -> None:
         pass
 
 
