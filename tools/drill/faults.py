@@ -1,4 +1,4 @@
-"""The drill's faults: kill -9 of one process of each kind, and PostgreSQL terminating one service's backends."""
+"""The drill's faults: kill -9 of one process of each kind, and PostgreSQL terminating one service's backend."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tools.drill.watch import quiet
 logger = logging.getLogger(__name__)
 
 BUSIEST_STREAM = "RESERVATION"  # the NATS node that leads it is the one killed: the hardest loss
-PG_VICTIM = "reservation"  # the service on the saga's hot path, with the most connections
+PG_VICTIM = "reservation"  # the service on the saga's hot path: one of its connections' backends is terminated
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,12 @@ class Fault:
 
 
 def plan(target: Target) -> list[Fault]:
-    """Each service's first replica, one NATS node, one edge Envoy, and (on PostgreSQL) one service's backends."""
+    """Each service's first replica, one NATS node, one edge Envoy, and (on PostgreSQL) one service's backend."""
     faults = [Fault("service", f"{s}-0", _killer(target, f"svc:{s}-0")) for s in target.endpoints]
     faults.append(Fault("nats", "a NATS node", lambda: _kill_nats(target)))
     faults.append(Fault("envoy", "envoy" if len(target.admins) == 1 else "envoy (1 of 2)", _killer(target, "envoy")))
     if target.postgres:
-        faults.append(Fault("postgres", f"{PG_VICTIM}'s PostgreSQL backends", lambda: _terminate(target, PG_VICTIM)))
+        faults.append(Fault("postgres", f"a PostgreSQL backend of {PG_VICTIM}", lambda: _terminate(target, PG_VICTIM)))
     return faults
 
 
@@ -99,19 +99,23 @@ async def stream_leader(urls: str, stream: str = BUSIEST_STREAM) -> str | None:
 
 
 async def _terminate(target: Target, service: str) -> str:
-    return await asyncio.to_thread(_terminate_backends, target.database_urls[service])
+    return await asyncio.to_thread(_terminate_backend, target.database_urls[service])
 
 
-def _terminate_backends(url: str) -> str:
-    """pg_terminate_backend of every connection the service holds to its database."""
+def _terminate_backend(url: str) -> str:
+    """pg_terminate_backend of one of the service's connections: the one busy now, else the one used last."""
     database = make_url(url).database
     engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    query = (
+        "SELECT pid, state FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
+        " ORDER BY state = 'active' DESC, state_change DESC LIMIT 1"
+    )
     try:
         with engine.connect() as conn:
-            query = (
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
-            )
-            done = conn.execute(text(query), {"db": database}).scalars().all()
+            found = conn.execute(text(query), {"db": database}).first()
+            if found is None:
+                return f"no backend of database {database} to terminate"
+            done = conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": found.pid}).scalar_one()
     finally:
         engine.dispose()
-    return f"pg_terminate_backend of {sum(done)} backends of database {database}"
+    return f"pg_terminate_backend({found.pid}), {found.state}, of database {database}: {'done' if done else 'failed'}"
