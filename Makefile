@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export no_proxy := 127.0.0.1,localhost,$(no_proxy)
 export NO_PROXY := 127.0.0.1,localhost,$(NO_PROXY)
 
-.PHONY: venv run test protos lint format rebuild-view clean token revision dashboard browser promtool observe
+.PHONY: venv run drill test protos lint format rebuild-view clean token revision dashboard browser promtool observe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,14 @@ $(CHECKOV):
 
 venv: $(STAMP)
 
-run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C stops them
-	$(BIN)/python -m tools.mesh run
+# The production shape on one machine; the options combine: make run DB=postgres NATS_NODES=3 REPLICAS=2
+SCALE := $(if $(DB),BNB_DB=$(DB)) $(if $(NATS_NODES),BNB_NATS_NODES=$(NATS_NODES)) $(if $(REPLICAS),BNB_REPLICAS=$(REPLICAS))
+
+run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C stops them. DB=postgres NATS_NODES=3 REPLICAS=2
+	$(SCALE) $(BIN)/python -m tools.mesh run
+
+drill: $(STAMP)  ## the fault drill on the mesh `make run` started: load, kill -9 of each kind, invariants, availability
+	$(BIN)/python -m tools.drill $(if $(SECONDS_PER_KILL),--seconds-per-kill $(SECONDS_PER_KILL))
 
 token: $(STAMP)  ## print a development token for the walkthrough: make -s token GUEST=g1 (or HOST=h1)
 	@$(BIN)/python -m tools.tokens $(if $(GUEST),--guest $(GUEST)) $(if $(HOST),--host $(HOST))

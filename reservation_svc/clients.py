@@ -42,13 +42,16 @@ class MeshRooms:
             raise _translate(exc, "room") from None
         return Held(host_id=hold.host_id, price_per_night=hold.price_per_night)
 
-    async def release(self, reservation_id: str, deadline: Deadline) -> None:
+    async def release(self, reservation_id: str, deadline: Deadline, missing_ok: bool = True) -> None:
+        """Release the reservation's hold; none found is done, unless `missing_ok` is False (a hold may still land)."""
         request = holds_pb2.ReleaseRoomRequest(reservation_id=reservation_id)
         try:
             await call(self.stub.ReleaseRoom, request, deadline)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.NOT_FOUND:  # nothing held: nothing to release
+            if exc.code() != grpc.StatusCode.NOT_FOUND:
                 raise _translate(exc, "room") from None
+            if not missing_ok:
+                raise domain.DependencyUnavailable(f"no hold for {reservation_id} yet; one may still land") from None
 
 
 class MeshPayments:

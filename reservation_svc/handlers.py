@@ -34,7 +34,7 @@ UNCERTAIN = (domain.DependencyUnavailable, domain.DependencyTimeout)
 
 class Rooms(Protocol):
     async def hold(self, r: Reservation, deadline: Deadline) -> Held: ...
-    async def release(self, reservation_id: str, deadline: Deadline) -> None: ...
+    async def release(self, reservation_id: str, deadline: Deadline, missing_ok: bool = True) -> None: ...
 
 
 class Payments(Protocol):
@@ -107,7 +107,10 @@ async def request_reservation(
             if isinstance(exc, domain.ReservationError) and (paying or uncertain) and exc.args:
                 # Its timeline (GET /reservations/{id}/timeline) shows the compensation: say which it is.
                 exc.args = (f"{exc.args[0]} (reservation {r.reservation_id} was undone)", *exc.args[1:])
-            undo = _undo(saga, r, held=paying or uncertain, paid=paying and uncertain, key=key, error=exc)
+            # A hold whose outcome is unknown may still land after its release found nothing (an attempt still
+            # running in the room service): then only recovery, long after any attempt, may take "none" for an answer.
+            maybe = uncertain and not paying
+            undo = _undo(saga, r, held=paying or uncertain, paid=paying and uncertain, key=key, error=exc, maybe=maybe)
             await asyncio.shield(undo)
             raise
         r = domain.approve(r, hold.host_id, payment_id, amount)
@@ -117,13 +120,22 @@ async def request_reservation(
 
 
 async def _undo(
-    saga: Saga, r: Reservation, held: bool, paid: bool, key: Key | None = None, error: BaseException | None = None
+    saga: Saga,
+    r: Reservation,
+    held: bool,
+    paid: bool,
+    key: Key | None = None,
+    error: BaseException | None = None,
+    maybe: bool = False,
 ) -> bool:
-    """Undo each step on its own (both idempotent); what cannot be undone now stays for recover_stale."""
+    """Undo each step on its own (both idempotent); what cannot be undone now stays for recover_stale.
+
+    `maybe`: the hold may still be under way; no hold found yet is then no proof that none will be.
+    """
     deadline = saga.deadline(COMPENSATION_S)
     steps = {"refund_payment": saga.payments.refund(r.reservation_id, deadline)} if paid else {}
     if held:
-        steps["release_room"] = saga.rooms.release(r.reservation_id, deadline)
+        steps["release_room"] = saga.rooms.release(r.reservation_id, deadline, missing_ok=not maybe)
     results = await asyncio.gather(*steps.values(), return_exceptions=True)
     for step, result in zip(steps, results, strict=True):
         metrics.compensated(step, done=not isinstance(result, BaseException))
@@ -156,6 +168,7 @@ def cancel_reservation(
     """
     with correlated(reservation_id), units() as uow:
         uow.keys.claim(key)
+        uow.lock(f"reservation:{reservation_id}")  # PostgreSQL: a confirmation must not overwrite this cancellation
         r = domain.cancel(_find(uow, reservation_id, guest))
         uow.reservations.save(r)
         uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
@@ -167,6 +180,7 @@ def cancel_reservation(
 
 def on_payment_approved(uow: ReservationWork, event: ev.PaymentApproved, _envelope: EventEnvelope) -> None:
     """Confirm a paid reservation; the payment's event can overtake the saga's own commit."""
+    uow.lock(f"reservation:{event.reservation_id}")  # read what a cancellation wrote, not an older snapshot
     found = uow.reservations.get(event.reservation_id)
     if found is None:
         return  # the saga failed and was undone: the refund follows

@@ -17,14 +17,23 @@ logger = logging.getLogger(__name__)
 DUPLICATE_WINDOW_S = 120.0
 
 
+def servers(url: str) -> list[str]:
+    """The servers of BNB_NATS_URL: one URL, or a cluster's URLs separated by commas."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 async def connect(url: str, name: str) -> Client:
-    """Connect and keep reconnecting forever; the outbox makes an outage only a delay."""
+    """Connect and keep reconnecting forever; the outbox makes an outage only a delay.
+
+    `url` may name several servers of one cluster, separated by commas: a client whose server dies goes on with
+    another at once (nats-py tries them in turn, and learns the cluster's other members from the one it reaches).
+    """
 
     async def on_error(exc: Exception) -> None:
         logger.warning("nats: %s", exc)
 
     return await nats.connect(
-        url,
+        servers(url),
         name=name,
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,

@@ -35,9 +35,20 @@ class Deadline:
         return self.at - time.monotonic()
 
 
+RECONNECT = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 500),
+]
+
+
 def channel(addr: str) -> grpc.aio.Channel:
-    """One channel to the mesh listener per process; `no_proxy`-proof (no HTTP proxy for loopback)."""
-    options = [("grpc.enable_http_proxy", 0)]
+    """One channel to the mesh listener per process; `no_proxy`-proof (no HTTP proxy for loopback).
+
+    A lost connection (an Envoy restarted) is dialled again within 100-500 ms instead of gRPC's default backoff
+    of 1 s growing to 2 min, which would keep a service cut off long after a new Envoy listens.
+    """
+    options = [("grpc.enable_http_proxy", 0), *RECONNECT]
     return grpc.aio.insecure_channel(addr, options=options)
 
 

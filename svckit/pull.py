@@ -12,10 +12,13 @@ from nats.aio.msg import Msg
 
 logger = logging.getLogger(__name__)
 
-EXPIRES_S = 5.0  # a request lost with a broker connection is asked again after this
+EXPIRES_S = 5.0  # each pull request's life; the server answers 408 at its end and we ask again
+HEARTBEAT_S = 1.0  # the server says "100 Idle Heartbeat" this often while a request waits with nothing to send
+LOST_S = 2 * HEARTBEAT_S + 0.5  # silence this long: the request died with its server (a node or leader lost)
 RETRY_S = 1.0
 MAX_BATCH = 100  # messages handed on at once (one transaction)
-TIMED_OUT = "408"  # the request expired: ask again at once; any other status waits RETRY_S first
+TIMED_OUT = "408"  # the request expired: ask again at once; any other status but a heartbeat waits RETRY_S first
+IDLE_HEARTBEAT = "100"
 
 
 async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> AsyncIterator[list[Msg]]:
@@ -23,11 +26,15 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
 
     nats-py's `fetch` asks anew for every batch and waits for the server to say there is no more, which costs two
     messages and a round trip per batch; this keeps one request for `credit` messages waiting on the server instead.
-    The server gives each waiting request (every replica keeps one) messages in turn.
+    The server gives each waiting request (every replica keeps one) messages in turn. It sends heartbeats while a
+    request waits: when they stop (the server or the consumer's leader died, in a cluster), the request is asked
+    again after LOST_S rather than at its expiry.
     """
     inbox = nc.new_inbox()
     sub = await nc.subscribe(inbox)
-    request = json.dumps({"batch": credit, "expires": int(EXPIRES_S * 1e9)}).encode()
+    request = json.dumps(
+        {"batch": credit, "expires": int(EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)}
+    ).encode()
     try:
         while True:
             try:
@@ -39,9 +46,9 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
             left = credit
             while left > 0:
                 try:
-                    msg = await sub.next_msg(timeout=EXPIRES_S + 1)
+                    msg = await sub.next_msg(timeout=LOST_S)
                 except TimeoutError:
-                    break  # no answer at all: the request was lost; ask again
+                    break  # not even a heartbeat: the request was lost; ask again
                 msgs, status = [], None
                 while True:
                     if msg.headers and (status := msg.headers.get("Status")):
@@ -53,7 +60,7 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
                     msg = await sub.next_msg()
                 if msgs:
                     yield msgs
-                if status:
+                if status and status != IDLE_HEARTBEAT:
                     if status != TIMED_OUT:
                         logger.info("%s: pull request ended: %s %s", durable, status, msg.headers)
                         await asyncio.sleep(RETRY_S)

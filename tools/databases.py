@@ -1,4 +1,4 @@
-"""Fresh PostgreSQL databases, one per name, dropped afterwards: for the tests and `make bench DB=postgres`."""
+"""PostgreSQL databases: fresh ones dropped afterwards (tests, bench), lasting ones (`make run DB=postgres`)."""
 
 from __future__ import annotations
 
@@ -36,3 +36,51 @@ def fresh(admin: str, names: list[str], prefix: str = "bnb") -> Iterator[dict[st
             for db in created.values():
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
         engine.dispose()
+
+
+def ensure(urls: dict[str, str], maintenance: str = "postgres") -> list[str]:
+    """Create each URL's PostgreSQL database when it is missing (through the server's `maintenance` database);
+    the names of those created. The services migrate them at start-up."""
+    created: list[str] = []
+    for url in urls.values():
+        target = make_url(url)
+        engine = create_engine(target.set(database=maintenance), isolation_level="AUTOCOMMIT",
+                               connect_args={"connect_timeout": 5})  # fmt: skip
+        try:
+            with engine.connect() as conn:
+                found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database})
+                if found.first() is None:
+                    conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+                    created.append(str(target.database))
+        finally:
+            engine.dispose()
+    return created
+
+
+def room_left(url: str) -> tuple[int, int]:
+    """The server's max_connections, and how many of them are free now (less those reserved for superusers)."""
+    engine = create_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            most = int(conn.execute(text("SHOW max_connections")).scalar_one())
+            reserved = int(conn.execute(text("SHOW superuser_reserved_connections")).scalar_one())
+            used = int(conn.execute(text("SELECT count(*) FROM pg_stat_activity")).scalar_one())
+    finally:
+        engine.dispose()
+    return most, most - reserved - used
+
+
+# Each service process keeps a reader and a writer per database thread (svckit.db: 8 threads) under load.
+CONNECTIONS_PER_PROCESS = 16
+
+
+def short_of_connections(url: str, processes: int) -> str | None:
+    """A warning when the server of `url` may run out of connections for this many service processes."""
+    most, free = room_left(url)
+    if free >= processes * CONNECTIONS_PER_PROCESS:
+        return None
+    return (
+        f"warning: {processes} service processes may hold up to {processes * CONNECTIONS_PER_PROCESS} PostgreSQL"
+        f" connections under load; the server has {free} free of max_connections={most}. Calls may fail with"
+        " 'too many clients' (raise max_connections, or run fewer REPLICAS)"
+    )

@@ -13,7 +13,7 @@ from typing import Any
 
 import grpc
 
-from tools import envoy_config, load, probes, tokens, topology
+from tools import envoy_config, load, nats_cluster, probes, tokens, topology
 from tools.mesh import MeshConfig, wait_ready, write
 
 BIN = Path(sys.executable).parent
@@ -33,12 +33,19 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overrides: Any) -> MeshConfig:
-    """A MeshConfig on free ports; `overrides` set MeshConfig fields (pool=..., health_checks=False, env=...)."""
+def mesh_config(
+    data_dir: Path, replicas: dict[str, int] | None = None, nats_nodes: int = 1, envoys: int = 1, **overrides: Any
+) -> MeshConfig:
+    """A MeshConfig on free ports; `overrides` set MeshConfig fields (pool=..., health_checks=False, env=...).
+
+    `nats_nodes` > 1: a JetStream cluster; `envoys` > 1: that many edge Envoys sharing the edge and mesh ports.
+    """
     services = list(topology.load().services)
     counts = {name: (replicas or {}).get(name, 1) for name in services}
-    ports = free_ports(5 + 2 * sum(counts.values()))
+    ports = free_ports(5 + 2 * sum(counts.values()) + 3 * nats_nodes + envoys)  # a few more than used
     edge, mesh, admin, nats, monitor, *rest = ports
+    cluster, rest = _cluster(nats, monitor, rest, nats_nodes)
+    admins, rest = [admin, *rest[: envoys - 1]] if envoys > 1 else [], rest[envoys - 1 :]
     endpoints, metrics = {}, {}
     for name in services:
         endpoints[name], rest = rest[: counts[name]], rest[counts[name] :]
@@ -51,12 +58,23 @@ def mesh_config(data_dir: Path, replicas: dict[str, int] | None = None, **overri
         env={"BNB_DRAIN_SECONDS": "1.0", "BNB_LOG_LEVEL": "INFO"},
         envoy_concurrency=1,  # deterministic breaker counts
         metrics_ports=metrics,
+        nats_nodes=cluster,
+        admin_ports=admins,
     )
     for key, value in overrides.items():
         if not hasattr(cfg, key):
             raise TypeError(f"MeshConfig has no field {key!r}")
         setattr(cfg, key, {**cfg.env, **value} if key == "env" else value)
     return cfg
+
+
+def _cluster(nats: int, monitor: int, rest: list[int], n: int) -> tuple[list[nats_cluster.Node], list[int]]:
+    """n > 1 cluster nodes, the first on (nats, monitor); each takes a client, monitor and route port."""
+    if n == 1:
+        return [], rest
+    more, rest = rest[: 3 * n - 2], rest[3 * n - 2 :]
+    ports, monitors, routes = [nats, *more[: n - 1]], [monitor, *more[n - 1 : 2 * n - 2]], more[2 * n - 2 :]
+    return nats_cluster.nodes(ports, monitors, routes), rest
 
 
 @dataclass

@@ -203,7 +203,8 @@ def _local_reply(http: int, grpc: int, rest: bool = True, status: int | None = N
 
 def _listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
     address = {"socket_address": {"address": "127.0.0.1", "port_value": port}}
-    return {"name": name, "address": address, "filter_chains": [{"filters": [hcm]}]}
+    # SO_REUSEPORT (Envoy's default on Linux, said here because it matters): edge Envoys share the ports.
+    return {"name": name, "address": address, "enable_reuse_port": True, "filter_chains": [{"filters": [hcm]}]}
 
 
 def _fault(name: str, prefix: str) -> dict[str, Any]:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import json
 import os
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import dashboard, envoy_config, probes, topology
+from tools import announcer, dashboard, databases, envoy_config, nats_cluster, probes, topology
+from tools.scale import Scale
 from tools.tokens import Identity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,22 +37,33 @@ class MeshConfig:
     envoy_concurrency: int = 2
     identity: Identity | None = None  # what the edge verifies; None: the development key in data_dir
     metrics_ports: dict[str, list[int]] = field(default_factory=dict)  # service -> each replica's /metrics port
+    nats_nodes: list[nats_cluster.Node] = field(default_factory=list)  # a cluster; none: one node on nats_port
+    admin_ports: list[int] = field(default_factory=list)  # one edge Envoy per admin port; none: one on ports.admin
 
     @property
     def run_dir(self) -> Path:
         return self.data_dir / "run"
 
+    @property
+    def nats(self) -> list[nats_cluster.Node]:
+        return self.nats_nodes or nats_cluster.nodes([self.nats_port], [self.monitor_port])
+
+    @property
+    def envoy_admins(self) -> list[int]:
+        return self.admin_ports or [self.ports.admin]
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MeshConfig:
-        """envoy/mesh.toml's ports, each overridable (BNB_EDGE_PORT, ROOM_PORT, ...); BNB_DATA_DIR; ROOM_REPLICAS..."""
-        topo = topology.load()
+        """envoy/mesh.toml's ports, each overridable (BNB_EDGE_PORT, ROOM_PORT, ...); BNB_DATA_DIR; ROOM_REPLICAS...;
+        the scale options of tools.scale (BNB_DB, BNB_NATS_NODES, BNB_REPLICAS: node and Envoy i on port + i)."""
+        topo, scale = topology.load(), Scale.from_env(environ)
 
         def port(name: str, default: int) -> int:
             return int(environ.get(name, default))
 
         endpoints, metrics = {}, {}
         for name, spec in topo.services.items():
-            base, replicas = port(f"{name.upper()}_PORT", spec.port), port(f"{name.upper()}_REPLICAS", 1)
+            base, replicas = port(f"{name.upper()}_PORT", spec.port), port(f"{name.upper()}_REPLICAS", scale.replicas)
             endpoints[name] = [base + 100 * i for i in range(replicas)]
             metrics_base = port(f"{name.upper()}_METRICS_PORT", spec.metrics_port)
             metrics[name] = [metrics_base + 100 * i for i in range(replicas)]
@@ -65,21 +75,28 @@ class MeshConfig:
         )
         nats = port("BNB_NATS_PORT", topo.nats_port)
         data_dir = Path(environ.get("BNB_DATA_DIR", ROOT / ".data")).resolve()
+        monitor, n = port("BNB_NATS_MONITOR_PORT", nats + 4000), scale.nats_nodes
         return cls(
             data_dir=data_dir,
             nats_port=nats,
-            monitor_port=port("BNB_NATS_MONITOR_PORT", nats + 4000),
+            monitor_port=monitor,
             ports=edge,
+            database_urls=scale.database_urls(list(topo.services)),
             env={k: v for k, v in environ.items() if k == "MAX_RESERVATIONS_PER_GUEST"},
             identity=Identity.from_env(data_dir, environ),
             metrics_ports=metrics,
+            nats_nodes=nats_cluster.nodes([nats + i for i in range(n)], [monitor + i for i in range(n)])
+            if n > 1
+            else [],
+            admin_ports=[edge.admin + i for i in range(scale.envoys)] if scale.envoys > 1 else [],
         )
 
     def service_env(self, service: str, port: int) -> dict[str, str]:
         env = {
             "BNB_PORT": str(port),
             "BNB_DATA_DIR": str(self.data_dir),
-            "BNB_NATS_URL": f"nats://127.0.0.1:{self.nats_port}",
+            "BNB_NATS_URL": nats_cluster.urls(self.nats),
+            "BNB_STREAM_REPLICAS": str(nats_cluster.stream_replicas(self.nats)),
             "BNB_MESH_ADDR": f"127.0.0.1:{self.ports.mesh}",
             "no_proxy": "127.0.0.1,localhost",
             **self.env,
@@ -120,25 +137,19 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     demo = dashboard.write_demo_tokens(cfg.data_dir, identity, run)  # None unless the development key
     variant = envoy_config.Variant(cfg.pool, cfg.pool_clusters, cfg.health_checks, cfg.faults, demo)
     envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), identity, variant)
-    (run / "envoy.json").write_text(json.dumps(envoy, indent=1))
     parts = [
         f"[supervisord]\nnodaemon=true\nsilent=true\nlogfile={run}/supervisord.log\npidfile={run}/supervisord.pid\n"
         f"childlogdir={logs}\nloglevel=info\n",
         f"[unix_http_server]\nfile={run}/s.sock\n",
         f"[supervisorctl]\nserverurl=unix://{run}/s.sock\n",
         "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
-        _program(
-            "nats",
-            f"{BIN}/nats-server -a 127.0.0.1 -p {cfg.nats_port} -m {cfg.monitor_port} -js -sd {cfg.data_dir}/jetstream",
-            logs / "nats.log", PRIORITY["nats"],
-        ),
-        _program(
-            "envoy",
-            f"{BIN}/envoy -c {run}/envoy.json --disable-hot-restart --concurrency {cfg.envoy_concurrency} -l warn"
-            " --file-flush-interval-msec 500",  # access log lines show up within half a second
-            logs / "envoy.log", PRIORITY["envoy"],
-        ),
-    ]  # fmt: skip
+    ]
+    for node in cfg.nats:
+        program = nats_cluster.program(node, cfg.nats)
+        command = nats_cluster.command(BIN / "nats-server", node, cfg.nats, cfg.data_dir, run)
+        parts.append(_program(program, command, logs / f"{program}.log", PRIORITY["nats"]))
+    for i, admin in enumerate(cfg.envoy_admins):
+        parts.append(_envoy(cfg, envoy, i, admin))
     for service, ports in cfg.ports.endpoints.items():
         for i, port in enumerate(ports):
             # The service writes its own log; supervisord keeps only what escapes it (a crash at start-up).
@@ -164,63 +175,50 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     return conf
 
 
+def _envoy(cfg: MeshConfig, bootstrap: dict[str, object], i: int, admin: int) -> str:
+    """Edge Envoy i: the one bootstrap with its own admin port, written as envoy.json (the first) or envoy-<i>.json.
+
+    Several Envoys share the edge and mesh ports (their listeners set SO_REUSEPORT: the kernel spreads new
+    connections over them), so that losing one costs only the connections it held.
+    """
+    run, name = cfg.run_dir, "envoy" if i == 0 else f"envoy-{i}"
+    admin_address = {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}}
+    (run / f"{name}.json").write_text(json.dumps({**bootstrap, "admin": admin_address}, indent=1))
+    command = (
+        f"{BIN}/envoy -c {run}/{name}.json --disable-hot-restart --base-id {i} --concurrency {cfg.envoy_concurrency}"
+        " -l warn --file-flush-interval-msec 500"  # access log lines show up within half a second
+    )
+    return _program(name, command, run / "logs" / f"{name}.log", PRIORITY["envoy"])
+
+
 def _describe(cfg: MeshConfig) -> dict[str, object]:
     p = cfg.ports
     return {"edge": p.edge, "mesh": p.mesh, "admin": p.admin, "nats": cfg.nats_port, "monitor": cfg.monitor_port,
-            "endpoints": p.endpoints, "metrics": cfg.metrics_ports}  # fmt: skip
+            "endpoints": p.endpoints, "metrics": cfg.metrics_ports, "nats_urls": nats_cluster.urls(cfg.nats),
+            "nats_programs": {nats_cluster.program(n, cfg.nats): n.monitor for n in cfg.nats},
+            "admins": cfg.envoy_admins, "database_urls": cfg.database_urls}  # fmt: skip
 
 
 def wait_ready(cfg: MeshConfig, timeout_s: float = 90.0) -> None:
     """Block until NATS, every replica (gRPC health SERVING) and Envoy (hosts healthy) are ready."""
-    probes.wait_until(lambda: probes.nats_ready(cfg.monitor_port), timeout_s, "NATS JetStream")
+    cluster = len(cfg.nats) > 1
+    for node in cfg.nats:  # a cluster's node is ready once it knows the meta leader
+        ready = functools.partial(probes.nats_ready, node.monitor, cluster)
+        probes.wait_until(ready, timeout_s, f"NATS JetStream {node.name}")
     for service, ports in cfg.ports.endpoints.items():
         for port in ports:
             probes.wait_until(functools.partial(probes.serving, f"127.0.0.1:{port}"), timeout_s, f"{service} on {port}")
     for service, ports in cfg.ports.endpoints.items():
         wanted = len(ports)
-        probes.wait_until(
-            functools.partial(probes.envoy_sees, cfg.ports.admin, service, wanted),
-            timeout_s, f"Envoy seeing {service} healthy",
-        )  # fmt: skip
+        for admin in cfg.envoy_admins:
+            probes.wait_until(
+                functools.partial(_sees, admin, service, wanted),
+                timeout_s, f"Envoy (admin {admin}) seeing {service} healthy",
+            )  # fmt: skip
 
 
-def announce(cfg: MeshConfig) -> None:
-    started = time.monotonic()
-    wait_ready(cfg)
-    e = cfg.ports.edge
-    check_in = dt.date.today() + dt.timedelta(days=30)  # within BNB_MAX_DAYS_AHEAD
-    print(
-        f"""
-bnb-mesh is up ({time.monotonic() - started:.1f}s): every service reports SERVING.
-  REST + gRPC edge   http://localhost:{e}   (Envoy: gRPC-JSON transcoding, public services only)
-  dashboard          http://localhost:{e}/   (sign in as the demo users h1, h2, g1, g2)
-  mesh listener      127.0.0.1:{cfg.ports.mesh}   (services' sync calls)
-  Envoy admin        http://localhost:{cfg.ports.admin}   (Prometheus: /stats/prometheus)
-  metrics            {_metrics(cfg)}   (/metrics; make observe: Prometheus)
-  NATS JetStream     nats://127.0.0.1:{cfg.nats_port}  (monitor http://localhost:{cfg.monitor_port})
-  data and logs      {cfg.data_dir}  (logs in {cfg.run_dir / "logs"})
-  tokens verified    {_identity(cfg)}
-Try (the catalogue is public; everything else takes a token: make -s token GUEST=g1, or HOST=h1):
-  HOST_TOKEN=$(make -s token HOST=h1) GUEST_TOKEN=$(make -s token GUEST=g1)
-  curl -s -X POST localhost:{e}/rooms -H "authorization: Bearer $HOST_TOKEN" \\
-       -d '{{"description":"Beautiful House","price_per_night":12000}}'
-  curl -s localhost:{e}/rooms
-  curl -s -X POST localhost:{e}/reservations -H "authorization: Bearer $GUEST_TOKEN" \\
-       -d '{{"room_id":"<room_id>","check_in":"{check_in}","check_out":"{check_in + dt.timedelta(days=2)}"}}'
-  curl -s localhost:{e}/roomviews
-  .venv/bin/grpcurl -plaintext localhost:{e} list
-Ctrl-C stops everything.""",
-        flush=True,
-    )
-
-
-def _metrics(cfg: MeshConfig) -> str:
-    return ", ".join(f"{s} {','.join(map(str, ports))}" for s, ports in cfg.metrics_ports.items()) or "none"
-
-
-def _identity(cfg: MeshConfig) -> str:
-    identity = cfg.identity or Identity.from_env(cfg.data_dir, {})
-    return f"issuer {identity.issuer}, audience {identity.audience}, keys {identity.jwks}"
+def _sees(admin: int, service: str, wanted: int) -> bool:
+    return probes.envoy_healthy(admin, service) >= wanted
 
 
 def main() -> None:
@@ -229,8 +227,14 @@ def main() -> None:
     args = parser.parse_args()
     cfg = MeshConfig.from_env()
     if args.command in ("announce", "wait"):
-        announce(cfg) if args.command == "announce" else wait_ready(cfg)
+        announcer.announce(cfg) if args.command == "announce" else wait_ready(cfg)
         return
+    if args.command == "run" and cfg.database_urls:
+        if created := databases.ensure(cfg.database_urls):
+            print(f"created PostgreSQL databases {', '.join(created)}; each service migrates its own at start-up")
+        processes = sum(len(ports) for ports in cfg.ports.endpoints.values())
+        if warning := databases.short_of_connections(next(iter(cfg.database_urls.values())), processes):
+            print(warning, flush=True)
     conf = write(cfg, announce=True)
     if args.command == "run":
         # exec: supervisord itself gets Ctrl-C/SIGTERM and stops the programs in reverse priority.

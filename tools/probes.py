@@ -50,8 +50,10 @@ def admin_post(admin_port: int, path: str) -> str:
         return body.decode()
 
 
-def nats_ready(monitor_port: int) -> bool:
-    return _get(f"http://127.0.0.1:{monitor_port}/healthz?js-enabled-only=true") is not None
+def nats_ready(monitor_port: int, cluster: bool = False) -> bool:
+    """JetStream is on; in a `cluster`, the node also knows the meta leader and its streams are current."""
+    query = "" if cluster else "?js-enabled-only=true"
+    return _get(f"http://127.0.0.1:{monitor_port}/healthz{query}") is not None
 
 
 def envoy_stats(admin_port: int, prefix: str = "") -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from reservation_svc import domain
 from reservation_svc.domain import ACTIVE, PENDING, Held, Reservation
 from svckit.calls import Deadline
 from svckit.testing import FakeUnitOfWork
@@ -58,9 +59,11 @@ class FakeRooms:
         self.held.add(r.reservation_id)
         return Held(host_id="h1", price_per_night=100)
 
-    async def release(self, reservation_id: str, deadline: Deadline) -> None:
-        self.held.discard(reservation_id)
+    async def release(self, reservation_id: str, deadline: Deadline, missing_ok: bool = True) -> None:
         self.released.append(reservation_id)
+        if reservation_id not in self.held and not missing_ok:  # as the room service's NOT_FOUND, seen by MeshRooms
+            raise domain.DependencyUnavailable(f"no hold for {reservation_id} yet")
+        self.held.discard(reservation_id)
 
 
 class FakePayments:

@@ -124,6 +124,9 @@ def test_a_lost_hold_reply_is_released_but_a_refused_hold_is_not(db: FakeReserva
     with pytest.raises(domain.DependencyTimeout):
         request(make_saga(db, lost, FakePayments(), 10))
     assert len(lost.released) == 1  # the hold may exist: releasing is idempotent
+    assert [r.status for r in rows(db)] == ["pending"]  # it may also still land: recovery releases again, later
+    asyncio.run(handlers.recover_stale(make_saga(db, lost, FakePayments(), 10), older_than_s=-1))
+    assert rows(db) == [] and len(lost.released) == 2
     refused = FakeRooms(fail=domain.RoomNotFound("no such room"))
     with pytest.raises(domain.RoomNotFound):
         request(make_saga(db, refused, FakePayments(), 10))

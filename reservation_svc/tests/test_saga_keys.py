@@ -42,7 +42,7 @@ class Rooms:
             raise self.fail
         return Held(host_id="h1", price_per_night=100)
 
-    async def release(self, reservation_id: str, deadline: Deadline) -> None:
+    async def release(self, reservation_id: str, deadline: Deadline, missing_ok: bool = True) -> None:
         pass
 
 

@@ -1,0 +1,94 @@
+"""`make run DB=postgres NATS_NODES=3 REPLICAS=2` as the launcher reads it and the processes it writes, no network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from svckit import broker
+from tools import mesh, nats_cluster
+from tools.scale import Scale, ScaleError
+
+SERVICES = ["room", "reservation", "payment", "message", "view"]
+
+
+def config(tmp_path: Path, **env: str) -> mesh.MeshConfig:
+    return mesh.MeshConfig.from_env({"BNB_DATA_DIR": str(tmp_path), **env})
+
+
+def test_the_default_is_one_of_everything_on_sqlite(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert [n.port for n in cfg.nats] == [4322] and cfg.envoy_admins == [9901] and cfg.database_urls == {}
+    assert all(len(ports) == 1 for ports in cfg.ports.endpoints.values())
+    env = cfg.service_env("room", 50051)
+    assert env["BNB_NATS_URL"] == "nats://127.0.0.1:4322" and env["BNB_STREAM_REPLICAS"] == "1"
+
+
+def test_three_nats_nodes_two_replicas_and_postgres_combine(tmp_path: Path) -> None:
+    cfg = config(tmp_path, BNB_DB="postgres", BNB_NATS_NODES="3", BNB_REPLICAS="2", ROOM_REPLICAS="3")
+    assert [(n.port, n.monitor, n.route) for n in cfg.nats] == [
+        (4322, 8322, 6322),
+        (4323, 8323, 6323),
+        (4324, 8324, 6324),
+    ]
+    assert cfg.envoy_admins == [9901, 9902]
+    assert cfg.ports.endpoints["room"] == [50051, 50151, 50251]  # a service's own count wins
+    assert cfg.ports.endpoints["view"] == [50055, 50155] and cfg.metrics_ports["view"] == [9465, 9565]
+    assert cfg.database_urls == {s: f"postgresql+psycopg://postgres@127.0.0.1:5432/bnb_{s}" for s in SERVICES}
+    env = cfg.service_env("payment", 50053)
+    assert broker.servers(env["BNB_NATS_URL"]) == [f"nats://127.0.0.1:{p}" for p in (4322, 4323, 4324)]
+    assert env["BNB_STREAM_REPLICAS"] == "3"
+    assert env["BNB_DATABASE_URL"].endswith("/bnb_payment")
+
+
+def test_the_postgres_url_names_the_server_and_the_databases_prefix() -> None:
+    scale = Scale.from_env({"BNB_DB": "postgres", "BNB_POSTGRES_URL": "postgresql+psycopg://u:p@db:5433/shop"})
+    assert scale.database_urls(["room"]) == {"room": "postgresql+psycopg://u:p@db:5433/shop_room"}
+    assert Scale.from_env({"BNB_REPLICAS": "2", "BNB_ENVOYS": "1"}).envoys == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BNB_DB", "mysql"),
+        ("BNB_NATS_NODES", "0"),
+        ("BNB_NATS_NODES", "6"),
+        ("BNB_REPLICAS", "two"),
+        ("BNB_REPLICAS", "10"),
+    ],
+)
+def test_a_malformed_option_is_refused_by_name(name: str, value: str) -> None:
+    with pytest.raises(ScaleError, match=name):
+        Scale.from_env({name: value})
+
+
+def test_the_processes_written_for_a_cluster_and_two_envoys(tmp_path: Path) -> None:
+    cfg = config(tmp_path, BNB_NATS_NODES="3", BNB_REPLICAS="2")
+    conf = mesh.write(cfg).read_text()
+    for i in range(3):
+        node = (cfg.run_dir / f"nats-{i}.conf").read_text()
+        assert f"[program:nats-{i}]" in conf and f"-c {cfg.run_dir}/nats-{i}.conf" in conf
+        assert f"server_name: nats-{i}" in node and f'store_dir: "{tmp_path}/jetstream-cluster/nats-{i}"' in node
+        others = [f"nats://127.0.0.1:{6322 + j}" for j in range(3) if j != i]
+        assert f"routes: [{', '.join(others)}]" in node and f"listen: 127.0.0.1:{6322 + i}" in node
+    assert "[program:nats]" not in conf
+    for i, name in enumerate(["envoy", "envoy-1"]):
+        assert f"[program:{name}]" in conf and f"{name}.json --disable-hot-restart --base-id {i} " in conf
+        bootstrap = json.loads((cfg.run_dir / f"{name}.json").read_text())
+        assert bootstrap["admin"]["address"]["socket_address"]["port_value"] == 9901 + i
+        listeners = bootstrap["static_resources"]["listeners"]
+        assert [(lst["address"]["socket_address"]["port_value"], lst["enable_reuse_port"]) for lst in listeners] == [
+            (8088, True),
+            (8089, True),
+        ]
+    described = json.loads((cfg.run_dir / "mesh.json").read_text())
+    assert described["admins"] == [9901, 9902] and list(described["nats_programs"]) == ["nats-0", "nats-1", "nats-2"]
+
+
+def test_one_node_keeps_its_program_name_and_store(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    conf = mesh.write(cfg).read_text()
+    assert "[program:nats]" in conf and f"-js -sd {tmp_path}/jetstream" in conf
+    assert nats_cluster.stream_replicas(cfg.nats) == 1
