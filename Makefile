@@ -26,13 +26,13 @@ venv: $(STAMP)
 SCALE := $(if $(DB),BNB_DB=$(DB)) $(if $(NATS_NODES),BNB_NATS_NODES=$(NATS_NODES)) $(if $(REPLICAS),BNB_REPLICAS=$(REPLICAS))
 
 run: $(STAMP)  ## start NATS, Envoy and the five services on localhost; Ctrl-C stops them. DB=postgres NATS_NODES=3 REPLICAS=2
-	$(SCALE) $(BIN)/python -m tools.mesh run
+	$(SCALE) $(BIN)/python -m tools.launcher.local run
 
 drill: $(STAMP)  ## the fault drill on the mesh `make run` started: load, kill -9 of each kind, invariants, availability
-	$(BIN)/python -m tools.drill $(if $(SECONDS_PER_KILL),--seconds-per-kill $(SECONDS_PER_KILL))
+	$(BIN)/python -m tools.demos.drill $(if $(SECONDS_PER_KILL),--seconds-per-kill $(SECONDS_PER_KILL))
 
 token: $(STAMP)  ## print a development token for the walkthrough: make -s token GUEST=g1 (or HOST=h1)
-	@$(BIN)/python -m tools.tokens $(if $(GUEST),--guest $(GUEST)) $(if $(HOST),--host $(HOST))
+	@$(BIN)/python -m tools.launcher.tokens $(if $(GUEST),--guest $(GUEST)) $(if $(HOST),--host $(HOST))
 
 test: $(STAMP) $(CHECKOV) browser promtool  ## types (mypy), then every test: unit, integration (real NATS, Envoy, grpcurl), PostgreSQL when configured
 	$(BIN)/mypy
@@ -49,11 +49,11 @@ promtool:  ## Debian's prometheus (promtool) for the Prometheus tests, likewise
 	@command -v promtool >/dev/null || $(call apt_install,prometheus) || echo "promtool missing and not root: the Prometheus tests will skip"
 
 dashboard: $(STAMP)  ## after changing envoy/dashboard/: regenerate istio/dashboard.yaml (the local edge reads the files at start)
-	$(BIN)/python -m tools.istio_dashboard
+	$(BIN)/python -m tools.render.istio_dashboard
 
 protos: $(STAMP)  ## regenerate the committed protobuf code, envoy/bnb.pb and istio/descriptors.yaml
-	$(BIN)/python -m tools.protos
-	$(BIN)/python -m tools.istio_descriptors
+	$(BIN)/python -m tools.render.protos
+	$(BIN)/python -m tools.render.istio_descriptors
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -69,7 +69,7 @@ revision: $(STAMP)  ## the next migration of SERVICE from its models: make revis
 	$(BIN)/python -m svckit.migrate revision $(SERVICE) "$(MSG)"
 
 observe: $(STAMP)  ## Prometheus on localhost:9090 (BNB_PROMETHEUS_PORT) scraping the mesh `make run` started
-	$(BIN)/python -m tools.prometheus
+	$(BIN)/python -m tools.launcher.observe
 
 rebuild-view: $(STAMP)  ## rebuild the room view from the streams (stop view_svc first)
 	$(BIN)/python -m view_svc.rebuild
@@ -82,16 +82,16 @@ clean:
 
 rollout: $(STAMP)  ## restart SERVICE's replicas one by one in the mesh `make run` started: make rollout SERVICE=room
 	@test -n "$(SERVICE)" || { echo "usage: make rollout SERVICE=room"; exit 2; }
-	$(BIN)/python -m tools.rollout $(SERVICE)
+	$(BIN)/python -m tools.launcher.rollout $(SERVICE)
 
 demo-circuit-breaker: $(STAMP)  ## the original's breaker experiment: c=1, 2, 8 against one pending request
-	$(BIN)/python -m tools.demo_circuit_breaker
+	$(BIN)/python -m tools.demos.circuit_breaker
 
 demo-rollout: $(STAMP)  ## availability under load during a rollout, with and without the graceful drain
-	$(BIN)/python -m tools.demo_rollout
+	$(BIN)/python -m tools.demos.rollout
 
 demo-self-healing: $(STAMP)  ## kill -9 a replica under load: availability and time to recover
-	$(BIN)/python -m tools.demo_self_healing
+	$(BIN)/python -m tools.demos.self_healing
 
 bench: $(STAMP)  ## the ceiling, then the mesh against issue 8's targets (fails on a miss); DB=postgres: figures only
 	$(BIN)/python -m bench $(if $(DB),--db $(DB))

@@ -11,9 +11,10 @@ from contextlib import ExitStack
 
 from bench import overhead, procs, report, rest, runs
 from bench.ceiling import Ceiling
-from tools import databases, topology
-from tools.demo_mesh import Mesh, mesh_config
-from tools.mesh import ROOT
+from tools import topology
+from tools.demos.private_mesh import Mesh, mesh_config
+from tools.launcher import databases
+from tools.launcher.local import ROOT
 
 
 def _args() -> argparse.Namespace:

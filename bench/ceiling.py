@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import procs
-from tools import envoy_config, probes, tokens, topology
-from tools.demo_mesh import LOOPBACK, free_ports
-from tools.mesh import BIN, ROOT
+from tools import topology
+from tools.demos.private_mesh import LOOPBACK, free_ports
+from tools.launcher import probes, tokens
+from tools.launcher.local import BIN, ROOT
+from tools.render import envoy_config
 
 BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin
 STOP_WAIT_S = 10

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import procs, sink, workloads
-from tools.demo_mesh import Mesh, mesh_config
+from tools.demos.private_mesh import Mesh, mesh_config
 
 RUNS = ("uninstrumented", "unset", "traced")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bench.overhead import Overhead
 from bench.runs import Figures
-from tools import load
+from tools.demos import load
 
 MB = 1 << 20
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.workloads import HOST
-from tools import load
+from tools.demos import load
 
 BODY = json.dumps({"description": "Bench", "host_id": HOST, "price_per_night": 100}, separators=(",", ":"))
 ENV = {**os.environ, "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench import procs, rest, workloads
-from tools import load
+from tools.demos import load
 
 
 @dataclass

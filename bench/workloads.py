@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import room_pb2, room_pb2_grpc
 from bnb.view.v1 import view_pb2, view_pb2_grpc
-from tools import load
+from tools.demos import load
 
 # Tomorrow: a check-in may be at most BNB_MAX_DAYS_AHEAD (730) days ahead, and a run books fresh rooms.
 FIRST_NIGHT = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)

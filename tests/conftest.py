@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.harness import Mesh, free_ports, mesh_config
-from tools import probes
+from tools.launcher import probes
 
 os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
 BIN = Path(sys.executable).parent

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from tools import databases
-from tools.databases import LOCAL_POSTGRES, POSTGRES_ENV
+from tools.launcher import databases
+from tools.launcher.databases import LOCAL_POSTGRES, POSTGRES_ENV
 
 
 @functools.cache

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tools import demo_mesh
-from tools.demo_mesh import Mesh, free_ports
-from tools.mesh import MeshConfig
+from tools.demos import private_mesh as demo_mesh
+from tools.demos.private_mesh import Mesh, free_ports
+from tools.launcher.local import MeshConfig
 
 __all__ = ["Mesh", "free_ports", "mesh_config"]
 

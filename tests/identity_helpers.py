@@ -23,7 +23,7 @@ from bnb.room.v1 import room_pb2, room_pb2_grpc
 from bnb.view.v1 import view_pb2, view_pb2_grpc
 from tests.events_helpers import eventually
 from tests.harness import Mesh
-from tools import tokens
+from tools.launcher import tokens
 
 INTRUDER = "intruder"  # the subject every wrong token names: afterwards it must own nothing
 

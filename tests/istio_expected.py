@@ -6,9 +6,10 @@ from typing import Any
 
 from svckit.server import STOP_GRACE_S
 from tests.istio_manifests import GATEWAY_SA, ROOT, host, principal
-from tools import envoy_config, topology
-from tools.envoy_config import EDGE_TIMEOUT_S
-from tools.tokens import Identity
+from tools import topology
+from tools.launcher.tokens import Identity
+from tools.render import envoy_config
+from tools.render.envoy_config import EDGE_TIMEOUT_S
 
 TOPO = topology.load()
 DESCRIPTOR_SET = ROOT / "envoy" / "bnb.pb"

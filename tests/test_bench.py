@@ -18,7 +18,9 @@ from bench import procs, report, rest, workloads
 from bench.ceiling import Ceiling, envoy
 from bench.overhead import Overhead
 from bnb.room.v1 import room_pb2, room_pb2_grpc
-from tools import envoy_config, load, tokens
+from tools.demos import load
+from tools.launcher import tokens
+from tools.render import envoy_config
 
 
 def test_a_target_says_missed_beside_its_ceiling_and_ratio() -> None:

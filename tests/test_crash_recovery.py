@@ -15,7 +15,7 @@ import pytest
 from tests.events_helpers import eventually
 from tests.harness import Mesh, mesh_config
 from tests.test_events import book, new_room
-from tools import probes
+from tools.launcher import probes
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,7 @@ from svckit.db import Database
 from tests.events_helpers import VIEW_CONSUMERS, consumers_idle, eventually, js, messages, room_view
 from tests.harness import Mesh
 from tests.test_events import book, cancel, new_room, reservation
-from tools import probes
+from tools.launcher import probes
 from view_svc.rebuild import rebuild
 from view_svc.tests.fakes import all_rows
 from view_svc.unit_of_work import ViewUnitOfWork

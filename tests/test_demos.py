@@ -11,7 +11,10 @@ import pytest
 
 from svckit.calls import overloaded
 from tests.harness import Mesh
-from tools import demo_circuit_breaker, demo_rollout, demo_self_healing, load
+from tools.demos import circuit_breaker as demo_circuit_breaker
+from tools.demos import load
+from tools.demos import rollout as demo_rollout
+from tools.demos import self_healing as demo_self_healing
 
 pytestmark = pytest.mark.integration
 

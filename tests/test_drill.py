@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from tests.dbs import postgres_url, skip_without
-from tools import databases, topology
-from tools.demo_mesh import Mesh, mesh_config
-from tools.drill import report
-from tools.drill.run import drill
-from tools.drill.target import Target
-from tools.mesh import MeshConfig
+from tools import topology
+from tools.demos.drill import report
+from tools.demos.drill.run import drill
+from tools.demos.drill.target import Target
+from tools.demos.private_mesh import Mesh, mesh_config
+from tools.launcher import databases
+from tools.launcher.local import MeshConfig
 
 pytestmark = pytest.mark.integration
 # A saga a kill left pending is compensated 9 s on (the least the saga deadline allows), not 30: a short settle.

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tools.drill import invariants
-from tools.drill.state import State
-from tools.drill.workload import Ledger, Stay
+from tools.demos.drill import invariants
+from tools.demos.drill.state import State
+from tools.demos.drill.workload import Ledger, Stay
 
 DAY = dt.date(2031, 5, 1)
 NEXT, AFTER = DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=2)

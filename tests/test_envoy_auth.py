@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from tools import envoy_config, tokens, topology
+from tools import topology
+from tools.launcher import tokens
+from tools.render import envoy_config
 
 TOPO = topology.load()
 ENVOY = str(Path(sys.executable).parent / "envoy")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests import istio_manifests as m
-from tools import dashboard, istio_dashboard
+from tools.render import dashboard, istio_dashboard
 
 
 def test_istio_dashboard_yaml_is_current() -> None:

@@ -69,9 +69,9 @@ def test_the_transcoder_is_the_local_edge_one_over_the_same_descriptor_set(tmp_p
     [mount] = [v for v in m.container(gateway, "istio-proxy")["volumeMounts"] if Path(v["mountPath"]) == path.parent]
     [volume] = [v for v in gateway["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"]]
     assert path.name in m.one("ConfigMap", volume["configMap"]["name"])["binaryData"]
-    from tools.istio_descriptors import render
+    from tools.render.istio_descriptors import render
 
-    stale = "istio/descriptors.yaml is stale: python -m tools.istio_descriptors"
+    stale = "istio/descriptors.yaml is stale: python -m tools.render.istio_descriptors"
     assert (m.ISTIO / "descriptors.yaml").read_text() == render(x.DESCRIPTOR_SET.read_bytes()), stale
     local_copy = {**value, "typed_config": {**ours, "proto_descriptor": str(x.DESCRIPTOR_SET)}}
     result = istio_tools.envoy_validate(local_copy, tmp_path)

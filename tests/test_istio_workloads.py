@@ -129,7 +129,7 @@ def test_the_image_starts_each_service_as_make_run_does_as_non_root() -> None:
     dockerfile = (m.ROOT / "Dockerfile").read_text()
     entrypoint = json.loads(re.findall(r"^ENTRYPOINT (.+)$", dockerfile, re.MULTILINE)[-1])
     user = int(re.findall(r"^USER (\d+)", dockerfile, re.MULTILINE)[-1])
-    launcher, ignored = (m.ROOT / "tools" / "mesh.py").read_text(), (m.ROOT / ".dockerignore").read_text()
+    launcher, ignored = (m.ROOT / "tools" / "launcher" / "local.py").read_text(), (m.ROOT / ".dockerignore").read_text()
     assert entrypoint[-2:] == ["python", "-m"] and "python -m {service}_svc" in launcher and user > 0
     assert re.search(rf"^COPY .* {m.config_value('BNB_DESCRIPTOR_SET')}$", dockerfile, re.MULTILINE)
     for service, spec in x.TOPO.services.items():

@@ -26,6 +26,7 @@ from tests import istio_manifests as m
 from tests.events_helpers import eventually
 from tests.harness import Mesh, mesh_config
 from tests.idempotency_helpers import count
+from tools.render.envoy_config import Variant
 from view_svc.service import RoomViewService
 
 RETRY = x.TOPO.policy["edge_retry"]
@@ -73,7 +74,7 @@ def test_the_edge_virtual_service_has_the_same_keyed_routes_before_the_others() 
 @pytest.fixture(scope="module")
 def three_rooms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     # No active health checks: a stopped replica keeps getting its round-robin share, so calls wait on it.
-    config = mesh_config(tmp_path_factory.mktemp("keyed"), replicas={"room": 3}, health_checks=False)
+    config = mesh_config(tmp_path_factory.mktemp("keyed"), replicas={"room": 3}, variant=Variant(health_checks=False))
     with Mesh.start(config) as mesh:
         yield mesh
 

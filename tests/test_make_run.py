@@ -17,7 +17,7 @@ import jwt
 import pytest
 
 from tests.harness import free_ports
-from tools import probes, tokens
+from tools.launcher import probes, tokens
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ NAMES = ["BNB_EDGE_PORT", "BNB_MESH_PORT", "BNB_ADMIN_PORT", "BNB_NATS_PORT", "B
 
 def launch(env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
     """Start the launcher and return once it printed that the mesh is up (or fail with its output)."""
-    process = subprocess.Popen([sys.executable, "-m", "tools.mesh", "run"], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([sys.executable, "-m", "tools.launcher.local", "run"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
@@ -131,7 +131,7 @@ def first_run(
 ) -> None:
     started = [  # the announcer prints, then exits: it may still be a zombie here, which is no process of the mesh
         p for p in children(process.pid)
-        if alive(p) and b"tools.mesh\0announce" not in Path(f"/proc/{p}/cmdline").read_bytes()
+        if alive(p) and b"tools.launcher.local\0announce" not in Path(f"/proc/{p}/cmdline").read_bytes()
     ]  # fmt: skip
     described = {p: (Path(f"/proc/{p}/cmdline").read_bytes()[:100], alive(p)) for p in started}
     assert len(started) == 7, described  # nats, envoy, the five services

@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 from tests.dbs import postgres_url, skip_without
 from tests.events_helpers import eventually
 from tests.test_make_run import alive, bearer, children, launch
-from tools import tokens, topology
+from tools import topology
+from tools.launcher import tokens
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 SERVICES = list(topology.load().services)

@@ -22,8 +22,8 @@ from svckit import broker, events
 from tests.events_helpers import eventually
 from tests.harness import Mesh, mesh_config
 from tests.test_events import book, cancel, new_room
-from tools import nats_cluster, probes
-from tools.drill.faults import stream_leader
+from tools.demos.drill.faults import stream_leader
+from tools.launcher import nats_cluster, probes
 from view_svc.handlers import POLICIES as VIEW_POLICIES
 
 pytestmark = pytest.mark.integration

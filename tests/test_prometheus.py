@@ -15,7 +15,7 @@ import pytest
 from tests.events_helpers import eventually
 from tests.harness import Mesh, free_ports
 from tests.test_events import book, new_room
-from tools import prometheus
+from tools.launcher import observe as prometheus
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")

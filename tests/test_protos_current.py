@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools import protos
+from tools.render import protos
 
 
 def test_generated_code_and_descriptor_set_are_current(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc
 from svckit.caller import GUEST, on_behalf_of
 from tests.harness import Mesh, mesh_config
-from tools import probes
+from tools.launcher import probes
+from tools.render.envoy_config import Variant
 
 APPROVE = "/bnb.payment.v1.PaymentApprovals/ApprovePayment"
 
@@ -31,7 +32,7 @@ RECOVER_AFTER_S = 9  # > saga deadline (5 s) + compensation budget (3 s), as res
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     """A mesh whose Envoy can delay ApprovePayment on demand; stale sagas are compensated after 9 s."""
     cfg = mesh_config(
-        tmp_path_factory.mktemp("faulty"), faults={"approve": APPROVE},
+        tmp_path_factory.mktemp("faulty"), variant=Variant(faults={"approve": APPROVE}),
         env={"BNB_RECOVER_AFTER_SECONDS": str(RECOVER_AFTER_S)},
     )  # fmt: skip
     with Mesh.start(cfg) as mesh:
@@ -171,7 +172,7 @@ def test_deadline_shorter_than_a_slow_payment_is_deadline_exceeded_and_writes_no
 def test_dead_replica_is_ejected_and_idempotent_calls_retry_elsewhere(tmp_path: Path) -> None:
     # Without health checks only outlier detection can find the dead replica: the breaker's own job.
     with (
-        Mesh.start(mesh_config(tmp_path, replicas={"room": 3}, health_checks=False)) as mesh,
+        Mesh.start(mesh_config(tmp_path, replicas={"room": 3}, variant=Variant(health_checks=False))) as mesh,
         httpx.Client(base_url=mesh.url, timeout=10, trust_env=False) as http,
     ):
         room_id = new_room(mesh, http)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from svckit import broker
-from tools import mesh, nats_cluster
-from tools.scale import Scale, ScaleError
+from tools.launcher import local as mesh
+from tools.launcher import nats_cluster
+from tools.launcher.scale import Scale, ScaleError
 
 SERVICES = ["room", "reservation", "payment", "message", "view"]
 

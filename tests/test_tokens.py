@@ -11,7 +11,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tools import tokens
+from tools.launcher import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 

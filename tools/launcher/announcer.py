@@ -6,16 +6,16 @@ import datetime as dt
 import time
 from typing import TYPE_CHECKING
 
-from tools import nats_cluster
-from tools.tokens import Identity
+from tools.launcher import nats_cluster
+from tools.launcher.tokens import Identity
 
 if TYPE_CHECKING:
-    from tools.mesh import MeshConfig
+    from tools.launcher.local import MeshConfig
 
 
 def announce(cfg: MeshConfig) -> None:
     started = time.monotonic()
-    from tools.mesh import wait_ready  # the launcher imports this module
+    from tools.launcher.local import wait_ready  # the launcher imports this module
 
     wait_ready(cfg)
     e = cfg.ports.edge

@@ -8,9 +8,11 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from tools import load, topology
-from tools.demo_mesh import Mesh, mesh_config
-from tools.mesh import ROOT, MeshConfig
+from tools import topology
+from tools.demos import load
+from tools.demos.private_mesh import Mesh, mesh_config
+from tools.launcher.local import ROOT, MeshConfig
+from tools.render.envoy_config import Variant
 
 SERVICE = "room"
 OVERFLOW = ("upstream_rq_pending_overflow", "upstream_rq_active_overflow")
@@ -18,7 +20,8 @@ OVERFLOW = ("upstream_rq_pending_overflow", "upstream_rq_active_overflow")
 
 def config(data_dir: Path) -> MeshConfig:
     """One pending request and one request per connection for the room cluster; the rest as in mesh.toml."""
-    return mesh_config(data_dir, pool=topology.load().demo_circuit_breaker, pool_clusters=(SERVICE,))
+    variant = Variant(pool=topology.load().demo_circuit_breaker, pool_clusters=(SERVICE,))
+    return mesh_config(data_dir, variant=variant)
 
 
 def overflow(mesh: Mesh) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import nats
 from sqlalchemy import Connection, DateTime, bindparam, create_engine, text
 
-from tools.drill.watch import STREAMS, quiet
+from tools.demos.drill.watch import STREAMS, quiet
 
 CHUNK = 500  # ids per IN (...) list
 UNSETTLED = ("pending", "approved")  # a saga still running, or a paid reservation not yet confirmed

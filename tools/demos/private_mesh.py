@@ -13,8 +13,11 @@ from typing import Any
 
 import grpc
 
-from tools import envoy_config, load, nats_cluster, probes, tokens, topology
-from tools.mesh import MeshConfig, wait_ready, write
+from tools import topology
+from tools.demos import load
+from tools.launcher import nats_cluster, probes, tokens
+from tools.launcher.local import MeshConfig, wait_ready, write
+from tools.render import envoy_config
 
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.1,localhost"
@@ -36,7 +39,7 @@ def free_ports(n: int) -> list[int]:
 def mesh_config(
     data_dir: Path, replicas: dict[str, int] | None = None, nats_nodes: int = 1, envoys: int = 1, **overrides: Any
 ) -> MeshConfig:
-    """A MeshConfig on free ports; `overrides` set MeshConfig fields (pool=..., health_checks=False, env=...).
+    """A MeshConfig on free ports; `overrides` set MeshConfig fields (variant=Variant(...), env=...).
 
     `nats_nodes` > 1: a JetStream cluster; `envoys` > 1: that many edge Envoys sharing the edge and mesh ports.
     """

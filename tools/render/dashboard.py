@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tools import tokens
-from tools.tokens import Identity
+from tools.launcher import tokens
+from tools.launcher.tokens import Identity
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FILES = ROOT / "envoy" / "dashboard"
 PREFIX = "/ui/"
 DEMO_TOKENS = "demo-tokens.json"
@@ -31,7 +31,7 @@ def served() -> list[Path]:
 def write_demo_tokens(data_dir: Path, identity: Identity, out_dir: Path) -> Path | None:
     """Tokens of the demo users, signed with the development key: only when the edge verifies that key (never
     with BNB_JWKS: in production nothing is minted)."""
-    if identity.jwks != str(data_dir / "keys" / "jwks.json"):  # tools.tokens.ensure_keys writes it there
+    if identity.jwks != str(data_dir / "keys" / "jwks.json"):  # tools.launcher.tokens.ensure_keys writes it there
         return None
     minted = [{"subject": s, "role": r, "token": tokens.mint(data_dir, s, r)} for s, r in DEMO_USERS]
     path = out_dir / DEMO_TOKENS

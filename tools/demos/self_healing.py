@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from tools import load, probes
-from tools.demo_mesh import Mesh, mesh_config
-from tools.mesh import ROOT, MeshConfig
-from tools.rollout import Target
+from tools.demos import load
+from tools.demos.private_mesh import Mesh, mesh_config
+from tools.launcher import probes
+from tools.launcher.local import ROOT, MeshConfig
+from tools.launcher.rollout import Target
 
 SERVICE = "room"
 TIMEOUT_S = 60.0

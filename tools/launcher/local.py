@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -11,11 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools import announcer, dashboard, databases, envoy_config, nats_cluster, probes, topology
-from tools.scale import Scale
-from tools.tokens import Identity
+from tools import topology
+from tools.launcher import announcer, databases, nats_cluster, probes
+from tools.launcher.scale import Scale
+from tools.launcher.tokens import Identity
+from tools.render import dashboard, envoy_config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PRIORITY = {"nats": 100, "envoy": 200, "service": 300, "announce": 900}  # stopped in reverse order
 
@@ -30,10 +33,7 @@ class MeshConfig:
     ports: envoy_config.Ports
     database_urls: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    pool: dict[str, int] | None = None  # connection-pool override (the circuit-breaker demo)
-    pool_clusters: tuple[str, ...] | None = None  # the clusters `pool` applies to; None: all
-    health_checks: bool = True  # Envoy's active gRPC health checks (a test turns them off)
-    faults: dict[str, str] = field(default_factory=dict)  # Envoy fault filters: name -> gRPC path prefix
+    variant: envoy_config.Variant = field(default_factory=envoy_config.Variant)  # what demos and tests change
     envoy_concurrency: int = 2
     identity: Identity | None = None  # what the edge verifies; None: the development key in data_dir
     metrics_ports: dict[str, list[int]] = field(default_factory=dict)  # service -> each replica's /metrics port
@@ -55,7 +55,8 @@ class MeshConfig:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> MeshConfig:
         """envoy/mesh.toml's ports, each overridable (BNB_EDGE_PORT, ROOM_PORT, ...); BNB_DATA_DIR; ROOM_REPLICAS...;
-        the scale options of tools.scale (BNB_DB, BNB_NATS_NODES, BNB_REPLICAS: node and Envoy i on port + i)."""
+        the scale options of tools.launcher.scale (BNB_DB, BNB_NATS_NODES, BNB_REPLICAS: node and Envoy i on
+        port + i)."""
         topo, scale = topology.load(), Scale.from_env(environ)
 
         def port(name: str, default: int) -> int:
@@ -135,7 +136,7 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     topo = topology.load()
     identity = cfg.identity or Identity.from_env(cfg.data_dir, {})
     demo = dashboard.write_demo_tokens(cfg.data_dir, identity, run)  # None unless the development key
-    variant = envoy_config.Variant(cfg.pool, cfg.pool_clusters, cfg.health_checks, cfg.faults, demo)
+    variant = dataclasses.replace(cfg.variant, demo_tokens=demo)
     envoy = envoy_config.render(topo, cfg.ports, str(ROOT / "envoy" / "bnb.pb"), identity, variant)
     parts = [
         f"[supervisord]\nnodaemon=true\nsilent=true\nlogfile={run}/supervisord.log\npidfile={run}/supervisord.pid\n"
@@ -165,8 +166,8 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     parts.append(f"[group:svc]\nprograms={','.join(names)}\npriority={PRIORITY['service']}\n")
     if announce:
         parts.append(
-            _program("announce", f"{BIN}/python -m tools.mesh announce", Path("/dev/stdout"), PRIORITY["announce"],
-                     {"BNB_DATA_DIR": str(cfg.data_dir)}, autorestart="false", startsecs="0",
+            _program("announce", f"{BIN}/python -m tools.launcher.local announce", Path("/dev/stdout"),
+                     PRIORITY["announce"], {"BNB_DATA_DIR": str(cfg.data_dir)}, autorestart="false", startsecs="0",
                      stdout_logfile_maxbytes="0")
         )  # fmt: skip
     conf = run / "supervisord.conf"

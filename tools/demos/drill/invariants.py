@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.drill.state import State
-from tools.drill.workload import Ledger
+from tools.demos.drill.state import State
+from tools.demos.drill.workload import Ledger
 
 CONFIRMED, CANCELLED = "confirmed", "cancelled"
 APPROVED, REFUNDED = "approved", "refunded"

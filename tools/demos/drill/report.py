@@ -7,11 +7,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from tools.drill.faults import Kill
-from tools.drill.invariants import Check
-from tools.drill.target import Target
-from tools.drill.watch import ConsumerWatch, Stall
-from tools.drill.workload import Call, Ledger
+from tools.demos.drill.faults import Kill
+from tools.demos.drill.invariants import Check
+from tools.demos.drill.target import Target
+from tools.demos.drill.watch import ConsumerWatch, Stall
+from tools.demos.drill.workload import Call, Ledger
 
 COST_TARGET = 0.01  # NATS_NODES=3 REPLICAS=2: one kill costs at most 1 % of the drill's requests
 DARK_TARGET_S = 2.0  # one replica: no stretch without a successful reply beyond 2 s after a kill

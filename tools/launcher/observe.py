@@ -13,14 +13,14 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-RULES = ROOT / "tools" / "prometheus_rules.yml"
+ROOT = Path(__file__).resolve().parents[2]
+RULES = Path(__file__).with_name("prometheus_rules.yml")
 DEFAULT_PORT = 9090
 SCRAPE_S = 5  # the services poll JetStream's pending counts every 2 s (svckit.gauges)
 
 
 def config(mesh: Mapping[str, Any], rules: Path = RULES, interval_s: float = SCRAPE_S) -> dict[str, Any]:
-    """A Prometheus configuration for the mesh that tools.mesh described in mesh.json: a job per service, its
+    """A Prometheus configuration for the mesh that tools.launcher.local described in mesh.json: a job per service, its
     replicas as targets labelled `replica`, and Envoy's admin /stats/prometheus."""
     jobs: list[dict[str, Any]] = []
     for service, ports in mesh["metrics"].items():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from supervisor.xmlrpc import SupervisorTransport
 
-from tools import tokens
+from tools.launcher import tokens
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Target:
 
     @classmethod
     def of(cls, run_dir: Path) -> Target:
-        """The mesh whose run dir this is (tools.mesh.write wrote its mesh.json)."""
+        """The mesh whose run dir this is (tools.launcher.local.write wrote its mesh.json)."""
         path = run_dir / "mesh.json"
         if not path.exists():
             raise SystemExit(f"no mesh described at {path}: start one with `make run` first")

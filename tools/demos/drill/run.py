@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
-from tools.drill import faults, invariants, state
-from tools.drill.report import Result
-from tools.drill.target import Target
-from tools.drill.watch import ConsumerWatch
-from tools.drill.workload import Workload
+from tools.demos.drill import faults, invariants, state
+from tools.demos.drill.report import Result
+from tools.demos.drill.target import Target
+from tools.demos.drill.watch import ConsumerWatch
+from tools.demos.drill.workload import Workload
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ import os
 import sys
 from pathlib import Path
 
-from tools.drill import report
-from tools.drill.run import drill
-from tools.drill.target import Target
-from tools.mesh import ROOT
+from tools.demos.drill import report
+from tools.demos.drill.run import drill
+from tools.demos.drill.target import Target
+from tools.launcher.local import ROOT
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import dashboard, envoy_auth
-from tools.tokens import Identity
+from tools.launcher.tokens import Identity
+from tools.render import dashboard, envoy_auth
 from tools.topology import Topology
 
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
@@ -52,7 +52,7 @@ class Variant:
     pool_clusters: tuple[str, ...] | None = None  # which clusters get `pool`; None: all
     health_checks: bool = True  # off: outlier detection alone must find a dead replica
     faults: dict[str, str] = field(default_factory=dict)  # name -> gRPC path prefix on the mesh listener
-    demo_tokens: Path | None = None  # the dashboard's demo users' tokens (development only: tools.dashboard)
+    demo_tokens: Path | None = None  # the dashboard's demo users' tokens (development only: tools.render.dashboard)
 
 
 def _ms(value: int) -> str:

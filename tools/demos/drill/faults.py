@@ -14,8 +14,8 @@ import nats
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tools.drill.target import Target
-from tools.drill.watch import quiet
+from tools.demos.drill.target import Target
+from tools.demos.drill.watch import quiet
 
 logger = logging.getLogger(__name__)
 

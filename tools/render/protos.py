@@ -10,7 +10,7 @@ import grpc_tools
 from google.api import annotations_pb2
 from grpc_tools import protoc
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROTOS = ROOT / "protos"
 DESCRIPTOR_SET = "bnb.pb"
 # Internal services live in their own files so that the edge's descriptor set never describes them.

@@ -8,10 +8,11 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from tools import load
-from tools.demo_mesh import Mesh, mesh_config
-from tools.mesh import ROOT, MeshConfig
-from tools.rollout import Step, Target, rollout
+from tools.demos import load
+from tools.demos.private_mesh import Mesh, mesh_config
+from tools.launcher.local import ROOT, MeshConfig
+from tools.launcher.rollout import Step, Target, rollout
+from tools.render.envoy_config import Variant
 
 SERVICE = "room"
 MAX_LOAD_S = 120.0  # the load stops when the rollout is done; this bounds it if the rollout hangs
@@ -21,7 +22,7 @@ def config(data_dir: Path, drain: bool = True, readiness: bool = True, replicas:
     """`drain` off: a replica stops the moment it gets SIGTERM, while Envoy still routes to it until its next
     health check. `readiness` off: Envoy has no health checks at all, as a Deployment without readinessProbe."""
     env = {"BNB_DRAIN_SECONDS": "1.5" if drain else "0"}  # 1.5 s: three health checks, one may be slow
-    return mesh_config(data_dir, replicas={SERVICE: replicas}, env=env, health_checks=readiness)
+    return mesh_config(data_dir, replicas={SERVICE: replicas}, env=env, variant=Variant(health_checks=readiness))
 
 
 async def _under_load(mesh: Mesh, graceful: bool, concurrency: int, label: str) -> tuple[load.Result, list[Step]]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from supervisor.xmlrpc import SupervisorTransport
 
-from tools import probes
-from tools.mesh import ROOT
+from tools.launcher import probes
+from tools.launcher.local import ROOT
 
 TIMEOUT_S = 60.0
 

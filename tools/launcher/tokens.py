@@ -24,7 +24,7 @@ from jwt.algorithms import ECAlgorithm
 
 from tools import topology
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ALGORITHM = "ES256"
 DAY_S = 24 * 3600
 
