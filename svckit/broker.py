@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import nats
@@ -67,3 +68,15 @@ async def ensure_stream(js: JetStreamContext, producer: str, replicas: int) -> N
         except BadRequestError:  # a replica created it meanwhile
             pass
     await js.update_stream(config)
+
+
+async def own_stream(js: JetStreamContext, producer: str, replicas: int, retry_s: float = 1.0) -> None:
+    """ensure_stream, again and again until the broker takes it: a new cluster answers JetStream's API only once
+    its nodes have elected their leaders (an R3 stream needs all three), and a service must not give up then."""
+    while True:
+        try:
+            await ensure_stream(js, producer, replicas)
+            return
+        except Exception as exc:
+            logger.warning("stream %s not ready yet (%s); retrying", events.stream_name(producer), exc)
+            await asyncio.sleep(retry_s)

@@ -14,6 +14,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from nats.js import JetStreamContext
 
 from svckit import broker, gauges, grpcmetrics, metrics, tracing
 from svckit.config import Settings
@@ -84,11 +85,17 @@ async def _event_plumbing(app: App) -> None:
         if settings.metrics_port:  # the gauges are read only from /metrics: no polling when none is served
             jobs += [gauges.watch_pending(js, sub.producer, sub.durable) for sub in app.subscriptions]
         if app.produces:
-            await broker.ensure_stream(js, app.settings.service, app.settings.stream_replicas)
-            jobs.append(OutboxRelay(app.db, js).run())
+            jobs.append(_relaying(app, js))
         await asyncio.gather(*jobs)
     finally:
         await nc.close()
+
+
+async def _relaying(app: App, js: JetStreamContext) -> None:
+    """The service's own stream (retried until the broker takes it), then the outbox relay; the consumers of other
+    streams do not wait for it."""
+    await broker.own_stream(js, app.settings.service, app.settings.stream_replicas)
+    await OutboxRelay(app.db, js).run()
 
 
 async def serve(app: App, stop: asyncio.Event | None = None) -> None:
@@ -120,6 +127,8 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
 
     tasks = [asyncio.create_task(_event_plumbing(app))]
     tasks += [asyncio.create_task(job()) for job in app.background]
+    for task in tasks:  # each runs until stop; one that ends early must not end unseen
+        task.add_done_callback(_report)
     await stop.wait()
     await drain(server, health_servicer, settings.service, settings.drain_seconds)
     for task in tasks:
@@ -128,6 +137,11 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
     unexpose()
     app.db.dispose()
     logger.info("%s stopped", settings.service)
+
+
+def _report(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        logger.error("background task %s failed", task.get_coro(), exc_info=exc)
 
 
 async def drain(
