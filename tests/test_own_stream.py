@@ -16,7 +16,7 @@ class ElectingJetStream:
 
     def __init__(self, busy: int) -> None:
         self.busy = busy
-        self.created: list[tuple[str | None, int]] = []
+        self.created: list[tuple[str | None, int | None]] = []
 
     async def stream_info(self, name: str) -> StreamInfo:
         if self.busy:
