@@ -8,13 +8,13 @@ from typing import Any
 
 from tools.launcher.tokens import Identity
 from tools.render import dashboard, envoy_auth
+from tools.render.envoy_clusters import cluster, ms
 from tools.topology import Topology
 
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 TRANSCODER = "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 GRPC_STATS = "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig"
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
-HTTP_OPTIONS = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 PREVIOUS_HOSTS = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
 STDOUT_LOG = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
 FAULT = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
@@ -54,62 +54,12 @@ class Variant:
     faults: dict[str, str] = field(default_factory=dict)  # name -> gRPC path prefix on the mesh listener
     demo_tokens: Path | None = None  # the dashboard's demo users' tokens (development only: tools.render.dashboard)
 
-
-def _ms(value: int) -> str:
-    return f"{value / 1000:g}s"
-
-
-def _health_checks(hc: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{
-        "timeout": _ms(hc["timeout_ms"]),
-        "interval": _ms(hc["interval_ms"]),
-        "unhealthy_threshold": hc["unhealthy_threshold"],
-        "healthy_threshold": hc["healthy_threshold"],
-        "no_traffic_interval": _ms(hc["interval_ms"]),
-        "grpc_health_check": {},
-    }]  # fmt: skip
-
-
-def _cluster(name: str, ports: list[int], policy: dict[str, Any], pool: dict[str, int], checks: bool) -> dict[str, Any]:
-    od = policy["outlier_detection"]
-    http: dict[str, Any] = {"explicit_http_config": {"http2_protocol_options": {}}}
-    if pool["max_requests_per_connection"]:
-        http["common_http_protocol_options"] = {"max_requests_per_connection": pool["max_requests_per_connection"]}
-    return {
-        "name": name,
-        "type": "STATIC",
-        "connect_timeout": "0.25s",
-        "lb_policy": "ROUND_ROBIN",
-        "common_lb_config": {
-            # Below this share of healthy hosts Envoy would route to unhealthy ones too ("panic");
-            # at 0, as Istio's minHealthPercent default, an open breaker answers 503 at once instead.
-            "healthy_panic_threshold": {"value": od["min_health_percent"]},
-            # Envoy batches health changes for 1 s by default: a draining replica would get calls that long.
-            "update_merge_window": "0s",
-        },
-        "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-            "@type": HTTP_OPTIONS, **http}},
-        "circuit_breakers": {"thresholds": [{
-            "priority": "DEFAULT",
-            "max_connections": pool["max_connections"],
-            "max_pending_requests": pool["max_pending_requests"],
-            "max_requests": pool["max_requests"],
-            "max_retries": pool["max_retries"],
-        }]},
-        "outlier_detection": {
-            "consecutive_5xx": od["consecutive_5xx"],
-            "consecutive_gateway_failure": od["consecutive_gateway_errors"],
-            "enforcing_consecutive_gateway_failure": 100,
-            "interval": f"{od['interval_s']}s",
-            "base_ejection_time": f"{od['base_ejection_time_s']}s",
-            "max_ejection_percent": od["max_ejection_percent"],
-        },
-        "health_checks": _health_checks(policy["health_check"]) if checks else [],
-        "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
-            {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}
-            for port in ports
-        ]}]},
-    }  # fmt: skip
+    def pool_for(self, cluster: str, policy: dict[str, Any]) -> dict[str, int]:
+        """mesh.toml's connection pool of `cluster`, with this variant's numbers where they apply."""
+        if self.pool_clusters is not None and cluster not in self.pool_clusters:
+            pool: dict[str, int] = policy["connection_pool"]
+            return pool
+        return {**policy["connection_pool"], **(self.pool or {})}
 
 
 def _route(
@@ -125,7 +75,7 @@ def _route(
         action["retry_policy"] = {
             "retry_on": retry["retry_on"],
             "num_retries": retry["attempts"],
-            "per_try_timeout": _ms(retry["per_try_timeout_ms"]),
+            "per_try_timeout": ms(retry["per_try_timeout_ms"]),
             "retry_host_predicate": [{"name": "envoy.retry_host_predicates.previous_hosts",
                                       "typed_config": {"@type": PREVIOUS_HOSTS}}],
             "host_selection_retry_max_attempts": 3,
@@ -271,7 +221,9 @@ def render(
                 _listener("mesh", ports.mesh, _hcm("mesh", [*mesh_routes, _not_found()], faults, json=False)),
             ],
             "clusters": [
-                _cluster(s.name, ports.endpoints[s.name], policy, _pool(policy, variant, s.name), variant.health_checks)
+                cluster(
+                    s.name, ports.endpoints[s.name], policy, variant.pool_for(s.name, policy), variant.health_checks
+                )
                 for s in services
             ]
             + envoy_auth.clusters(identity),
@@ -280,10 +232,3 @@ def render(
     if faults:
         bootstrap["layered_runtime"] = {"layers": [{"name": "admin", "admin_layer": {}}]}
     return bootstrap
-
-
-def _pool(policy: dict[str, Any], variant: Variant, cluster: str) -> dict[str, int]:
-    if variant.pool_clusters is not None and cluster not in variant.pool_clusters:
-        pool: dict[str, int] = policy["connection_pool"]
-        return pool
-    return {**policy["connection_pool"], **(variant.pool or {})}
