@@ -14,7 +14,7 @@ from bench.ceiling import Ceiling
 from tools import topology
 from tools.demos.private_mesh import Mesh, mesh_config
 from tools.launcher import databases
-from tools.launcher.local import ROOT
+from tools.launcher.config import ROOT
 
 
 def _args() -> argparse.Namespace:

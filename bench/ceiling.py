@@ -18,7 +18,8 @@ from bench import procs
 from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
 from tools.launcher import probes, tokens
-from tools.launcher.local import BIN, ROOT
+from tools.launcher.config import ROOT
+from tools.launcher.local import BIN
 from tools.render import envoy_config
 
 BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin

@@ -7,7 +7,7 @@ from typing import Any
 
 from tools.demos import private_mesh as demo_mesh
 from tools.demos.private_mesh import Mesh, free_ports
-from tools.launcher.local import MeshConfig
+from tools.launcher.config import MeshConfig
 
 __all__ = ["Mesh", "free_ports", "mesh_config"]
 

@@ -14,7 +14,7 @@ from tools.demos.drill.run import drill
 from tools.demos.drill.target import Target
 from tools.demos.private_mesh import Mesh, mesh_config
 from tools.launcher import databases
-from tools.launcher.local import MeshConfig
+from tools.launcher.config import MeshConfig
 
 pytestmark = pytest.mark.integration
 # A saga a kill left pending is compensated 9 s on (the least the saga deadline allows), not 30: a short settle.

@@ -10,13 +10,14 @@ import pytest
 from svckit import broker
 from tools.launcher import local as mesh
 from tools.launcher import nats_cluster
+from tools.launcher.config import MeshConfig
 from tools.launcher.scale import Scale, ScaleError
 
 SERVICES = ["room", "reservation", "payment", "message", "view"]
 
 
-def config(tmp_path: Path, **env: str) -> mesh.MeshConfig:
-    return mesh.MeshConfig.from_env({"BNB_DATA_DIR": str(tmp_path), **env})
+def config(tmp_path: Path, **env: str) -> MeshConfig:
+    return MeshConfig.from_env({"BNB_DATA_DIR": str(tmp_path), **env})
 
 
 def test_the_default_is_one_of_everything_on_sqlite(tmp_path: Path) -> None:

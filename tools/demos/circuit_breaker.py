@@ -11,7 +11,7 @@ from pathlib import Path
 from tools import topology
 from tools.demos import load
 from tools.demos.private_mesh import Mesh, mesh_config
-from tools.launcher.local import ROOT, MeshConfig
+from tools.launcher.config import ROOT, MeshConfig
 from tools.render.envoy_config import Variant
 
 SERVICE = "room"

@@ -16,7 +16,8 @@ import grpc
 from tools import topology
 from tools.demos import load
 from tools.launcher import nats_cluster, probes, tokens
-from tools.launcher.local import MeshConfig, wait_ready, write
+from tools.launcher.config import MeshConfig
+from tools.launcher.local import wait_ready, write
 from tools.render import envoy_config
 
 BIN = Path(sys.executable).parent

@@ -16,7 +16,7 @@ from typing import Any, cast
 from tools.demos import load
 from tools.demos.private_mesh import Mesh, mesh_config
 from tools.launcher import probes
-from tools.launcher.local import ROOT, MeshConfig
+from tools.launcher.config import ROOT, MeshConfig
 from tools.launcher.rollout import Target
 
 SERVICE = "room"

@@ -10,7 +10,7 @@ from tools.launcher import nats_cluster
 from tools.launcher.tokens import Identity
 
 if TYPE_CHECKING:
-    from tools.launcher.local import MeshConfig
+    from tools.launcher.config import MeshConfig
 
 
 def announce(cfg: MeshConfig) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from supervisor.xmlrpc import SupervisorTransport
 
 from tools.launcher import probes
-from tools.launcher.local import ROOT
+from tools.launcher.config import ROOT
 
 TIMEOUT_S = 60.0
 

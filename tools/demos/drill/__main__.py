@@ -13,7 +13,7 @@ from pathlib import Path
 from tools.demos.drill import report
 from tools.demos.drill.run import drill
 from tools.demos.drill.target import Target
-from tools.launcher.local import ROOT
+from tools.launcher.config import ROOT
 
 
 def main() -> None:
