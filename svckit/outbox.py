@@ -130,7 +130,11 @@ class OutboxRelay:
         rows = [self._queue.popleft() for _ in range(min(len(self._queue), self.batch))]
         if poll and len(rows) < self.batch:
             self._polled_at = time.monotonic()
-            found = await self.db.run(self._pending)
+            try:
+                found = await self.db.run(self._pending)
+            except BaseException:
+                self._queue.extendleft(reversed(rows))  # handed over, not yet sent: first in line next pass
+                raise
             self._known.update(row[0] for row in found)
             rows += found
         if rows:

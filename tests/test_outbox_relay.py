@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from room_svc.domain import RoomRegistered
 from svckit import broker, events, migrate
@@ -16,6 +18,7 @@ from svckit.db import Database
 from svckit.outbox import OutboxRelay
 from svckit.tables import outbox
 from tests.conftest import Nats
+from tests.test_tracing_context import FakeJetStream
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +95,35 @@ def test_relay_waits_out_a_broker_outage_and_loses_nothing(nats_server: Nats, db
     with db.read() as conn:
         subjects = {s for (s,) in conn.execute(select(outbox.c.subject))}
     assert subjects == {events.subject("room", "RoomRegistered")}
+
+
+class FlakyDatabase(Database):
+    """Its next `run` fails as a database that just dropped the connection would."""
+
+    fail_next = False
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        if self.fail_next:
+            self.fail_next = False
+            raise OperationalError("SELECT ...", {}, Exception("server closed the connection unexpectedly"))
+        return await super().run(fn, *args)
+
+
+def test_events_handed_over_survive_a_failed_poll(tmp_path: Path) -> None:
+    db = FlakyDatabase(f"sqlite:///{tmp_path}/room.db", producer="room")
+    migrate.upgrade(db, "room_svc")
+
+    async def scenario() -> list[str]:
+        js = FakeJetStream()
+        relay = OutboxRelay(db, js)  # type: ignore[arg-type]
+        emit(db, 2)  # committed: handed over to the relay
+        await asyncio.sleep(0)
+        db.fail_next = True
+        with pytest.raises(OperationalError):
+            await relay.relay_once()  # the poll beside them fails
+        await relay.relay_once()
+        return [headers["Nats-Msg-Id"] for _, _, headers in js.published]
+
+    published = asyncio.run(scenario())
+    assert len(published) == len(set(published)) == 2  # each once, none forgotten
+    assert unsent(db) == 0
