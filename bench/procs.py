@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import xmlrpc.client
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from supervisor.xmlrpc import SupervisorTransport
+from tools.launcher import local
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -54,9 +53,9 @@ def owned(roots: Roots) -> dict[int, tuple[str, Proc]]:
 
 def supervised(supervisord_pid: int, run_dir: Path) -> Roots:
     """supervisord and each of its programs (nats, envoy, room-0, ...), asked over its XML-RPC socket."""
-    transport = SupervisorTransport(serverurl=f"unix://{run_dir}/s.sock")
-    proxy = xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
-    info = cast("list[dict[str, Any]]", proxy.supervisor.getAllProcessInfo())  # XML-RPC's answers are untyped
+    info = cast(
+        "list[dict[str, Any]]", local.supervisor(run_dir).supervisor.getAllProcessInfo()
+    )  # XML-RPC's answers are untyped
     return {supervisord_pid: "supervisord"} | {p["pid"]: p["name"] for p in info if p["pid"]}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import nats
 from nats.aio.client import Client
@@ -14,6 +16,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from svckit import events
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DUPLICATE_WINDOW_S = 120.0
 
@@ -70,13 +73,13 @@ async def ensure_stream(js: JetStreamContext, producer: str, replicas: int) -> N
     await js.update_stream(config)
 
 
-async def own_stream(js: JetStreamContext, producer: str, replicas: int, retry_s: float = 1.0) -> None:
-    """ensure_stream, again and again until the broker takes it: a new cluster answers JetStream's API only once
-    its nodes have elected their leaders (an R3 stream needs all three), and a service must not give up then."""
+async def persistently(attempt: Callable[[], Awaitable[T]], what: str, retry_s: float = 1.0,
+                       level: int = logging.WARNING) -> T:  # fmt: skip
+    """`await attempt()` again every `retry_s` until it succeeds, logging why not: a broker that is not there yet
+    (starting, or a new cluster still electing the leaders an R3 stream needs) delays a service, never stops it."""
     while True:
         try:
-            await ensure_stream(js, producer, replicas)
-            return
+            return await attempt()
         except Exception as exc:
-            logger.warning("stream %s not ready yet (%s); retrying", events.stream_name(producer), exc)
+            logger.log(level, "%s: not yet (%s); retrying", what, exc)
             await asyncio.sleep(retry_s)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from svckit import events, metrics, pull, tracing
+from svckit import broker, events, metrics, pull, tracing
 from svckit.db import Database
 from svckit.inbox import Outcome, Parents, Subscription, process
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater
@@ -91,10 +92,6 @@ def _parents(msgs: list[Msg]) -> dict[str, str]:
 
 async def _bind_consumer(js: JetStreamContext, stream: str, sub: Subscription) -> None:
     """Create the durable, or bring an existing one to this configuration (JetStream creates or updates)."""
-    while True:
-        try:
-            await js.add_consumer(stream, sub.config())
-            return
-        except Exception as exc:  # the owning service may not have created its stream yet
-            logger.info("%s: cannot bind to stream %s yet: %s", sub.durable, stream, exc)
-            await asyncio.sleep(RETRY_DELAY_S)
+    binding = functools.partial(js.add_consumer, stream, sub.config())
+    # The owning service may not have created its stream yet: usual at start-up, so not a warning.
+    await broker.persistently(binding, f"{sub.durable}: binding to stream {stream}", RETRY_DELAY_S, logging.INFO)

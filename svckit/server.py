@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Sequence
@@ -16,7 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.js import JetStreamContext
 
-from svckit import broker, gauges, grpcmetrics, metrics, tracing
+from svckit import broker, events, gauges, grpcmetrics, metrics, tracing
 from svckit.config import Settings
 from svckit.consumer import consume
 from svckit.db import Database
@@ -71,14 +72,10 @@ def public_pool(path: str) -> tuple[descriptor_pool.DescriptorPool, list[str]]:
 
 
 async def _event_plumbing(app: App) -> None:
-    while True:
-        try:
-            nc = await broker.connect(app.settings.nats_url, app.settings.service)
-            break
-        except Exception as exc:
-            logger.warning("NATS at %s unreachable (%s); the outbox keeps events", app.settings.nats_url, exc)
-            await asyncio.sleep(1)
-    js, settings = nc.jetstream(), app.settings
+    settings = app.settings
+    connecting = functools.partial(broker.connect, settings.nats_url, settings.service)
+    nc = await broker.persistently(connecting, f"NATS at {settings.nats_url} (the outbox keeps events)")
+    js = nc.jetstream()
     try:
         redelivery = Redelivery(settings.max_deliver, settings.redelivery_backoff_s, settings.max_wait_s)
         jobs = [consume(nc, app.db, sub, redelivery, app.underway) for sub in app.subscriptions]
@@ -94,7 +91,8 @@ async def _event_plumbing(app: App) -> None:
 async def _relaying(app: App, js: JetStreamContext) -> None:
     """The service's own stream (retried until the broker takes it), then the outbox relay; the consumers of other
     streams do not wait for it."""
-    await broker.own_stream(js, app.settings.service, app.settings.stream_replicas)
+    own = functools.partial(broker.ensure_stream, js, app.settings.service, app.settings.stream_replicas)
+    await broker.persistently(own, f"stream {events.stream_name(app.settings.service)}")
     await OutboxRelay(app.db, js).run()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import nats.errors
 from nats.js.api import StreamConfig, StreamInfo
@@ -30,5 +31,6 @@ class ElectingJetStream:
 
 def test_the_stream_is_asked_for_until_the_cluster_answers() -> None:
     js = ElectingJetStream(busy=3)
-    asyncio.run(broker.own_stream(js, "reservation", 3, retry_s=0.001))  # type: ignore[arg-type]
+    own = functools.partial(broker.ensure_stream, js, "reservation", 3)  # type: ignore[arg-type]
+    asyncio.run(broker.persistently(own, "stream RESERVATION", retry_s=0.001))
     assert (js.busy, js.created) == (0, [("RESERVATION", 3)])

@@ -8,7 +8,10 @@ import functools
 import json
 import os
 import sys
+import xmlrpc.client
 from pathlib import Path
+
+from supervisor.xmlrpc import SupervisorTransport
 
 from tools import topology
 from tools.launcher import announcer, databases, nats_cluster, probes
@@ -17,6 +20,7 @@ from tools.launcher.tokens import Identity
 from tools.render import dashboard, envoy_config
 
 BIN = Path(sys.executable).parent
+SOCKET = "s.sock"  # supervisord's XML-RPC socket in the run dir (a short path: AF_UNIX caps it)
 PRIORITY = {"nats": 100, "envoy": 200, "service": 300, "announce": 900}  # stopped in reverse order
 
 
@@ -54,8 +58,8 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     parts = [
         f"[supervisord]\nnodaemon=true\nsilent=true\nlogfile={run}/supervisord.log\npidfile={run}/supervisord.pid\n"
         f"childlogdir={logs}\nloglevel=info\n",
-        f"[unix_http_server]\nfile={run}/s.sock\n",
-        f"[supervisorctl]\nserverurl=unix://{run}/s.sock\n",
+        f"[unix_http_server]\nfile={run / SOCKET}\n",
+        f"[supervisorctl]\nserverurl=unix://{run / SOCKET}\n",
         "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
     ]
     for node in cfg.nats:
@@ -111,6 +115,12 @@ def _describe(cfg: MeshConfig) -> dict[str, object]:
             "endpoints": p.endpoints, "metrics": cfg.metrics_ports, "nats_urls": nats_cluster.urls(cfg.nats),
             "nats_programs": {nats_cluster.program(n, cfg.nats): n.monitor for n in cfg.nats},
             "admins": cfg.envoy_admins, "database_urls": cfg.database_urls}  # fmt: skip
+
+
+def supervisor(run_dir: Path) -> xmlrpc.client.ServerProxy:
+    """The XML-RPC interface of the supervisord `write` configured in `run_dir` (one proxy per thread)."""
+    transport = SupervisorTransport(serverurl=f"unix://{run_dir / SOCKET}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
 
 def wait_ready(cfg: MeshConfig, timeout_s: float = 90.0) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import configparser
 import functools
 import json
 import os
@@ -14,9 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from supervisor.xmlrpc import SupervisorTransport
-
-from tools.launcher import probes
+from tools.launcher import local, probes
 from tools.launcher.config import ROOT
 
 TIMEOUT_S = 60.0
@@ -60,11 +57,8 @@ class Target:
         return cls(run_dir / "supervisord.conf", described["admin"], service, described["endpoints"][service])
 
     def supervisor(self) -> xmlrpc.client.ServerProxy:
-        """supervisord's XML-RPC interface, through the socket its supervisorctl uses (one per thread)."""
-        parser = configparser.RawConfigParser(strict=False)
-        parser.read(self.conf)
-        url = parser.get("supervisorctl", "serverurl")
-        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=SupervisorTransport(serverurl=url))
+        """supervisord's XML-RPC interface (one proxy per thread)."""
+        return local.supervisor(self.conf.parent)
 
     def routed(self, port: int) -> bool:
         return probes.envoy_hosts(self.admin_port, self.service).get(port) == "healthy"

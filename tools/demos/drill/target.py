@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import configparser
 import json
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
-from supervisor.xmlrpc import SupervisorTransport
-
-from tools.launcher import tokens
+from tools.launcher import local, tokens
 
 
 @dataclass(frozen=True)
@@ -58,16 +56,13 @@ class Target:
         return any(url.startswith("postgresql") for url in self.database_urls.values())
 
     def supervisor(self) -> xmlrpc.client.ServerProxy:
-        """supervisord's XML-RPC interface through its unix socket (one proxy per thread)."""
-        parser = configparser.RawConfigParser(strict=False)
-        parser.read(self.run_dir / "supervisord.conf")
-        url = parser.get("supervisorctl", "serverurl")
-        return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=SupervisorTransport(serverurl=url))
+        """supervisord's XML-RPC interface (one proxy per thread)."""
+        return local.supervisor(self.run_dir)
 
     def pid(self, program: str) -> int:
         """The program's pid; 0 while it is not running."""
-        info: dict[str, object] = self.supervisor().supervisor.getProcessInfo(program)  # type: ignore[assignment]  # XML-RPC: untyped
-        return int(str(info["pid"]))
+        info = cast("dict[str, Any]", self.supervisor().supervisor.getProcessInfo(program))  # XML-RPC: untyped
+        return int(info["pid"])
 
     def token(self, subject: str, role: str) -> str:
         return tokens.mint(self.data_dir, subject, role)
