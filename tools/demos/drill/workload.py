@@ -14,6 +14,7 @@ import grpc
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import room_pb2, room_pb2_grpc
+from tools.demos import load
 
 CALL_TIMEOUT_S = 8.0  # above the saga's own deadline (5 s): the service answers first
 SLOT_DAYS = 4  # each fresh reservation has a slot of its own: up to 3 nights, then a free day
@@ -78,14 +79,14 @@ class Workload:
         self.random = random.Random(seed)
         self._slot = 0
         self._first = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)
-        self._tokens: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._tokens: dict[str, load.Metadata] = {}
 
-    def _auth(self, subject: str, role: str) -> tuple[tuple[str, str], ...]:
+    def _auth(self, subject: str, role: str) -> load.Metadata:
         if subject not in self._tokens:
-            self._tokens[subject] = (("authorization", f"Bearer {self.mint(subject, role)}"),)
+            self._tokens[subject] = load.bearer(self.mint(subject, role))
         return self._tokens[subject]
 
-    def _keyed(self, subject: str, role: str) -> tuple[tuple[str, str], ...]:
+    def _keyed(self, subject: str, role: str) -> load.Metadata:
         return (*self._auth(subject, role), ("idempotency-key", uuid.uuid4().hex))
 
     async def register_rooms(self) -> None:
