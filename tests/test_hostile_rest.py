@@ -191,6 +191,18 @@ def test_hostile_request_gets_its_exact_answer_and_writes_nothing(
     h.assert_nothing_written(quiet_mesh, before)
 
 
+@pytest.mark.parametrize("size", [65_537, 70_000])
+def test_a_body_over_64_kib_in_small_pieces_gets_413_too(quiet_mesh: Mesh, quiet_http: httpx.Client, size: int) -> None:
+    """Chunked, 1 KiB at a time: the transcoder alone let such a body through to the service (429)."""
+    h.world(quiet_mesh, quiet_http)
+    before = h.row_counts(quiet_mesh)
+    body = _body_of(size)
+    pieces = (body[i : i + 1024] for i in range(0, size, 1024))
+    reply = quiet_http.post("/rooms", content=pieces, headers=quiet_mesh.headers(h.HOST, "host"))
+    assert (reply.status_code, reply.json()["code"], reply.json()["message"]) == (413, 8, h.TOO_LARGE)
+    h.assert_nothing_written(quiet_mesh, before)
+
+
 def test_every_listing_still_answers_200_after_the_suite(quiet_mesh: Mesh, quiet_http: httpx.Client) -> None:
     statuses = h.listings_answer(quiet_mesh, quiet_http, h.world(quiet_mesh, quiet_http))
     assert set(statuses.values()) == {200}, statuses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests import istio_expected as x
 from tests import istio_manifests as m
 from tests import istio_tools
+from tools.render.envoy_config import rest_body_limit
 
 SERVICES = list(x.TOPO.services)
 
@@ -75,6 +77,21 @@ def test_the_transcoder_is_the_local_edge_one_over_the_same_descriptor_set(tmp_p
     assert (m.ISTIO / "descriptors.yaml").read_text() == render(x.DESCRIPTOR_SET.read_bytes()), stale
     local_copy = {**value, "typed_config": {**ours, "proto_descriptor": str(x.DESCRIPTOR_SET)}}
     result = istio_tools.envoy_validate(local_copy, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rest_body_limit_is_the_local_edge_one_just_before_the_transcoder(tmp_path: Path) -> None:
+    limit, transcoder = (m.one("EnvoyFilter", n)["spec"] for n in ("rest-body-limit", "grpc-json-transcoder"))
+    [patch], [beside] = limit["configPatches"], transcoder["configPatches"]
+    assert limit["workloadSelector"] == transcoder["workloadSelector"]
+    assert limit.get("priority", 0) > transcoder.get("priority", 0), "applied after the transcoder is there"
+    listener = copy.deepcopy(beside["match"])
+    listener["listener"]["filterChain"]["filter"]["subFilter"]["name"] = beside["patch"]["value"]["name"]
+    assert (patch["match"], patch["patch"]["operation"]) == (listener, "INSERT_BEFORE")
+    edge = [f["name"] for f in x.envoy_hcm("edge")["http_filters"]]
+    assert edge.index(patch["patch"]["value"]["name"]) == edge.index(beside["patch"]["value"]["name"]) - 1
+    assert patch["patch"]["value"] == rest_body_limit()
+    result = istio_tools.envoy_validate(patch["patch"]["value"], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -18,9 +18,14 @@ ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 PREVIOUS_HOSTS = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
 STDOUT_LOG = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
 FAULT = "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"
+BUFFER = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
+WITH_MATCHER = "type.googleapis.com/envoy.extensions.common.matching.v3.ExtensionWithMatcher"
+HEADER_INPUT = "type.googleapis.com/envoy.type.matcher.v3.HttpRequestHeaderMatchInput"
+SKIP_FILTER = "type.googleapis.com/envoy.extensions.filters.common.matcher.action.v3.SkipFilter"
 EDGE_TIMEOUT_S = 15
-# REST bodies larger than this get 413 from the transcoder itself (gRPC messages: svckit.server.MAX_REQUEST_BYTES).
+# REST bodies larger than this get 413 from the edge's buffer filter (gRPC messages: svckit.server.MAX_REQUEST_BYTES).
 MAX_REQUEST_BYTES = 64 * 1024
+TOO_LARGE = f"the request body is larger than {MAX_REQUEST_BYTES} bytes"
 # The transcoder buffers a whole gRPC reply before it writes JSON. The largest possible page (100 items, every
 # text at its longest in 4-byte characters) is about 1.7 MB of protobuf (tests/test_largest_page.py computes it);
 # Envoy's default, the 1 MiB stream buffer, would turn it into a 500.
@@ -120,9 +125,28 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
         # jwt_authn answers 403 to a token for another audience, the one 403 Envoy itself gives at the edge;
         # a token that is not for us is as unauthenticated as a bad one: 401 for it too.
         audience = [_local_reply(403, 16, rest, status=401) for rest in (True, False)]
-        mappers = [*audience, *(_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items())]
+        too_large = _local_reply(413, 8, message=TOO_LARGE)
+        mappers = [*audience, too_large, *(_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items())]
         hcm["typed_config"]["local_reply_config"] = {"mappers": mappers}
     return hcm
+
+
+def rest_body_limit() -> dict[str, Any]:
+    """A REST body over MAX_REQUEST_BYTES gets 413 before the transcoder sees it. The transcoder's own limit
+    counts only the bytes not yet parsed: a body that arrives in pieces slipped past it to the service (429).
+    The buffer filter counts the whole body (Content-Length first). gRPC callers skip it: their messages are
+    limited by the service itself, with RESOURCE_EXHAUSTED, as gRPC clients expect."""
+    grpc = {"single_predicate": {
+        "input": {"name": "content-type", "typed_config": {"@type": HEADER_INPUT, "header_name": "content-type"}},
+        "value_match": {"prefix": "application/grpc"},
+    }}  # fmt: skip
+    skip = {"name": "skip", "typed_config": {"@type": SKIP_FILTER}}
+    return {"name": "envoy.filters.http.buffer", "typed_config": {
+        "@type": WITH_MATCHER,
+        "extension_config": {"name": "envoy.filters.http.buffer",
+                             "typed_config": {"@type": BUFFER, "max_request_bytes": MAX_REQUEST_BYTES}},
+        "xds_matcher": {"matcher_list": {"matchers": [{"predicate": grpc, "on_match": {"action": skip}}]}},
+    }}  # fmt: skip
 
 
 # Envoy's own replies (no route, bad JSON, breaker open) carry the gRPC code a service would have sent.
@@ -137,14 +161,16 @@ _REST_CALL = {"or_filter": {"filters": [
 ]}}  # fmt: skip
 
 
-def _local_reply(http: int, grpc: int, rest: bool = True, status: int | None = None) -> dict[str, Any]:
+def _local_reply(
+    http: int, grpc: int, rest: bool = True, status: int | None = None, message: str = "%LOCAL_REPLY_BODY%"
+) -> dict[str, Any]:
     """REST callers get the JSON body; the others (`rest` False: gRPC callers, after the REST mappers) keep
     Envoy's plain grpc-message ("Jwt is missing"). `status` rewrites the HTTP status (and so the gRPC code
-    Envoy derives from it)."""
+    Envoy derives from it); `message` replaces Envoy's own words."""
     code = {"status_code_filter": {"comparison": {"op": "EQ", "value": {"default_value": http, "runtime_key": "_"}}}}
     mapper: dict[str, Any] = {"filter": {"and_filter": {"filters": [code, _REST_CALL]}} if rest else code}
     if rest:
-        body = {"code": grpc, "message": "%LOCAL_REPLY_BODY%", "details": "%RESPONSE_CODE_DETAILS%"}
+        body = {"code": grpc, "message": message, "details": "%RESPONSE_CODE_DETAILS%"}
         mapper["body_format_override"] = {"json_format": body}
     if status:
         mapper["status_code"] = status
@@ -209,7 +235,7 @@ def render(
         for spec in services
         for name in spec.internal
     ]
-    edge_filters = [*envoy_auth.filters(topology.auth, identity), transcoder]
+    edge_filters = [*envoy_auth.filters(topology.auth, identity), rest_body_limit(), transcoder]
     faults = [_fault(name, prefix) for name, prefix in variant.faults.items()]
     # The browser dashboard's files, served by Envoy itself, before the API's routes.
     edge = [*dashboard.routes(variant.demo_tokens), *edge_routes, _not_found()]
