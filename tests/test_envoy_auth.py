@@ -31,8 +31,8 @@ def edge_filters(bootstrap: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_headers_are_stripped_before_the_token_is_verified_before_transcoding(tmp_path: Path) -> None:
     names = [f["name"] for f in edge_filters(render(str(tokens.ensure_keys(tmp_path))))]
-    assert names[:3] == ["envoy.filters.http.header_mutation", "envoy.filters.http.jwt_authn",
-                         "envoy.filters.http.grpc_json_transcoder"]  # fmt: skip
+    assert names[:4] == ["envoy.filters.http.header_mutation", "envoy.filters.http.jwt_authn",
+                         "envoy.filters.http.buffer", "envoy.filters.http.grpc_json_transcoder"]  # fmt: skip
     strip = edge_filters(render("x.json"))[0]["typed_config"]["mutations"]["request_mutations"]
     assert [m["remove"] for m in strip] == list(TOPO.auth.headers)
 
