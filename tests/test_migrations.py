@@ -8,11 +8,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, inspect, text
 
-from svckit import migrate
+from svckit import migrate, wiring
+from svckit.config import Settings
 from svckit.db import Database
 from tests.dbs import database_url, kinds
 
@@ -124,5 +126,34 @@ def test_notifications_stored_before_the_upgrade_count_as_sent(url: str) -> None
         migrate.upgrade(db, "message_svc")
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT COUNT(*) FROM messages WHERE sent_at IS NULL")).scalar_one() == 0
+    finally:
+        db.dispose()
+
+
+def test_a_restart_at_head_skips_the_migration_process_and_one_behind_does_not(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """svckit.wiring reads the version and the newest revision file itself; Alembic must agree with both."""
+    for service in SERVICES:
+        assert wiring.newest_revision(f"{service}_svc") == migrate.head(f"{service}_svc")
+    processes: list[list[str]] = []
+    run = subprocess.run
+
+    def recorded(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        processes.append(args)
+        return run(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", recorded)
+    settings = Settings.from_env("reservation", {"BNB_DATABASE_URL": url})
+    db = opened(url, "reservation")
+    try:
+        assert wiring.schema_version(db) is None
+        migrate.upgrade(db, "reservation_svc", "0001")
+        assert wiring.schema_version(db) == migrate.current(db) == "0001"
+        wiring.database(settings).dispose()  # one behind: the process brings it to head
+        assert len(processes) == 1 and processes[0][-2:] == ["upgrade", "reservation"]
+        assert wiring.schema_version(db) == migrate.current(db) == migrate.head("reservation_svc")
+        wiring.database(settings).dispose()  # at head: no process
+        assert len(processes) == 1
     finally:
         db.dispose()

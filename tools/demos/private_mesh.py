@@ -17,7 +17,7 @@ from tools import topology
 from tools.demos import load
 from tools.launcher import nats_cluster, probes, tokens
 from tools.launcher.config import MeshConfig
-from tools.launcher.local import wait_ready, write
+from tools.launcher.local import SUPERVISORD, wait_ready, write
 from tools.render import envoy_config
 
 BIN = Path(sys.executable).parent
@@ -92,7 +92,7 @@ class Mesh:
     def start(cls, cfg: MeshConfig, timeout_s: float = 90) -> Mesh:
         conf = write(cfg)
         env = {**os.environ, "no_proxy": LOOPBACK, "NO_PROXY": LOOPBACK}
-        process = subprocess.Popen([str(BIN / "supervisord"), "-c", str(conf)], env=env)
+        process = subprocess.Popen([*SUPERVISORD, "-c", str(conf)], env=env)
         mesh = cls(cfg, process)
         try:
             mesh.wait_ready(timeout_s)

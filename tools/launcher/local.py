@@ -20,6 +20,7 @@ from tools.launcher.tokens import Identity
 from tools.render import dashboard, envoy_config
 
 BIN = Path(sys.executable).parent
+SUPERVISORD = [f"{BIN}/python", "-m", "tools.launcher.supervisord"]  # supervisord, restarting at once
 SOCKET = "s.sock"  # supervisord's XML-RPC socket in the run dir (a short path: AF_UNIX caps it)
 PRIORITY = {"nats": 100, "envoy": 200, "service": 300, "announce": 900}  # stopped in reverse order
 
@@ -162,7 +163,7 @@ def main() -> None:
     conf = write(cfg, announce=True)
     if args.command == "run":
         # exec: supervisord itself gets Ctrl-C/SIGTERM and stops the programs in reverse priority.
-        os.execv(f"{BIN}/supervisord", [f"{BIN}/supervisord", "-c", str(conf)])
+        os.execv(f"{BIN}/python", [*SUPERVISORD, "-c", str(conf)])
     print(conf)
 
 
