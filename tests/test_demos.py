@@ -60,7 +60,11 @@ def test_rollout_without_drain_or_readiness_loses_calls(tmp_path: Path) -> None:
         result, _ = demo_rollout.measure(mesh, graceful=False, concurrency=4, label="no drain, no readiness")
     print(load.table("rollout without drain (test size)", [result]))
     assert result.ok > 0 and result.failed > 0
-    assert set(result.failures) <= {"UNAVAILABLE", "CANCELLED"}  # failed, but fast: nothing hangs
+    # Failed, but fast: nothing hangs, except a call that reaches a replica at the instant it stops without a
+    # drain: grpc.aio accepts it and never runs it, and it waits out the stop's grace (5 s, the load's deadline).
+    # That is what the drain is for; at most one such call per replica stopped.
+    raced = result.failures.get("DEADLINE_EXCEEDED", 0)
+    assert set(result.failures) - {"DEADLINE_EXCEEDED"} <= {"UNAVAILABLE", "CANCELLED"} and raced <= 3
 
 
 def test_killed_replica_is_restarted_and_rejoins(rooms: Mesh) -> None:
