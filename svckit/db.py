@@ -18,6 +18,7 @@ from svckit.uow import Committed, UnitOfWork
 
 T = TypeVar("T")
 DB_THREAD = "bnb-db"
+DB_THREADS = 8  # PostgreSQL: database threads per process, each keeping a reader and a writer (BNB_DB_THREADS)
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -47,7 +48,7 @@ def _sqlite_engine(url: str) -> Engine:
 class Database:
     """A service's own database: its engine, and who to wake when events were committed."""
 
-    def __init__(self, url: str, producer: str, unit: type[UnitOfWork] = UnitOfWork) -> None:
+    def __init__(self, url: str, producer: str, unit: type[UnitOfWork] = UnitOfWork, threads: int = DB_THREADS) -> None:
         self.url = url
         self.unit = unit  # the context's, with its repositories (its main.py says which)
         self.producer = producer
@@ -59,7 +60,7 @@ class Database:
         # SQLite work is brief and local: it runs on the event loop, where a thread hop would cost more than
         # the work itself. A PostgreSQL round trip (or a lock wait) must not stall the loop: threads there.
         self.writer_lock = threading.Lock() if sqlite else None  # for callers that bring threads (tests, tools)
-        self.executor = None if sqlite else ThreadPoolExecutor(max_workers=8, thread_name_prefix=DB_THREAD)
+        self.executor = None if sqlite else ThreadPoolExecutor(max_workers=threads, thread_name_prefix=DB_THREAD)
         self._kept = threading.local()  # per thread: its reader and writer
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

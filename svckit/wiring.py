@@ -28,7 +28,7 @@ def database(settings: Settings, unit: type[UnitOfWork] = UnitOfWork) -> Databas
     start together) by a short-lived process: Alembic (about 11 MB once imported) stays out of the service.
     A database already at head, as on every restart, skips that process (half a second of a restart's gap).
     `unit`: the context's unit of work, with its repositories; the consumers hand its handlers one of these."""
-    db = Database(settings.database_url, producer=settings.service, unit=unit)
+    db = Database(settings.database_url, producer=settings.service, unit=unit, threads=settings.db_threads)
     if schema_version(db) != newest_revision(f"{settings.service}_svc"):
         env = {**os.environ, "BNB_DATABASE_URL": settings.database_url}
         subprocess.run([sys.executable, "-m", "svckit.migrate", "upgrade", settings.service], env=env, check=True,

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from svckit import broker
+from svckit.config import Settings
+from svckit.db import DB_THREADS
+from tools.launcher import databases, nats_cluster
 from tools.launcher import local as mesh
-from tools.launcher import nats_cluster
 from tools.launcher.config import MeshConfig
 from tools.launcher.scale import Scale, ScaleError
 
@@ -94,3 +96,22 @@ def test_one_node_keeps_its_program_name_and_store(tmp_path: Path) -> None:
     conf = mesh.write(cfg).read_text()
     assert "[program:nats]" in conf and f"-js -sd {tmp_path}/jetstream" in conf
     assert nats_cluster.stream_replicas(cfg.nats) == 1
+
+
+def test_database_threads_fit_the_servers_free_connections() -> None:
+    assert databases.threads_to_fit(97, 5) == DB_THREADS  # make run DB=postgres on a default server: all 8
+    assert databases.threads_to_fit(97, 10) == 3  # REPLICAS=2: 10 x (3 x 2 + 2) = 80 of 97
+    assert databases.threads_to_fit(500, 10) == DB_THREADS
+    assert databases.threads_to_fit(5, 10) == 1  # never none: the warning says what to do
+    for free in range(20, 400, 7):
+        for processes in (5, 10, 15):
+            threads = databases.threads_to_fit(free, processes)
+            need = processes * (threads * databases.PER_THREAD + databases.BORROWED)
+            assert need <= free or threads == 1
+            more = processes * ((threads + 1) * databases.PER_THREAD + databases.BORROWED)
+            assert threads == DB_THREADS or more > free  # as many as fit
+
+
+def test_services_take_their_database_threads_from_the_launcher() -> None:
+    assert Settings.from_env("room", {}).db_threads == DB_THREADS
+    assert Settings.from_env("room", {"BNB_DB_THREADS": "3"}).db_threads == 3

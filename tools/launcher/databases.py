@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from svckit.db import DB_THREADS
+
 POSTGRES_ENV = "BNB_TEST_POSTGRES_URL"  # a server where CREATE DATABASE is allowed
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -70,17 +72,25 @@ def room_left(url: str) -> tuple[int, int]:
     return most, most - reserved - used
 
 
-# Each service process keeps a reader and a writer per database thread (svckit.db: 8 threads) under load.
-CONNECTIONS_PER_PROCESS = 16
+PER_THREAD = 2  # each database thread of a service keeps a reader and a writer (svckit.db)
+BORROWED = 2  # what a process's other threads borrow now and then (start-up, /metrics scrapes)
 
 
-def short_of_connections(url: str, processes: int) -> str | None:
-    """A warning when the server of `url` may run out of connections for this many service processes."""
+def threads_to_fit(free: int, processes: int) -> int:
+    """Database threads per service process so that `processes` of them fit in `free` connections: svckit.db's
+    DB_THREADS when they fit, fewer when not (a default server's 100 connections and REPLICAS=2), at least one."""
+    return max(1, min(DB_THREADS, (free // max(processes, 1) - BORROWED) // PER_THREAD))
+
+
+def fit(url: str, processes: int) -> tuple[int, str]:
+    """The database threads each of `processes` service processes gets on the server of `url`, and what to say."""
     most, free = room_left(url)
-    if free >= processes * CONNECTIONS_PER_PROCESS:
-        return None
-    return (
-        f"warning: {processes} service processes may hold up to {processes * CONNECTIONS_PER_PROCESS} PostgreSQL"
-        f" connections under load; the server has {free} free of max_connections={most}. Calls may fail with"
-        " 'too many clients' (raise max_connections, or run fewer REPLICAS)"
+    threads = threads_to_fit(free, processes)
+    need = processes * (threads * PER_THREAD + BORROWED)
+    said = (
+        f"PostgreSQL: {free} of max_connections={most} free for {processes} service processes:"
+        f" {threads} database thread{'s' if threads > 1 else ''} each, up to {need} connections"
     )
+    if need > free:
+        said += ". Too few: calls may fail with 'too many clients' (raise max_connections, or run fewer REPLICAS)"
+    return threads, said

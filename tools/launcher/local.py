@@ -158,8 +158,9 @@ def main() -> None:
         if created := databases.ensure(cfg.database_urls):
             print(f"created PostgreSQL databases {', '.join(created)}; each service migrates its own at start-up")
         processes = sum(len(ports) for ports in cfg.ports.endpoints.values())
-        if warning := databases.short_of_connections(next(iter(cfg.database_urls.values())), processes):
-            print(warning, flush=True)
+        threads, said = databases.fit(next(iter(cfg.database_urls.values())), processes)
+        cfg.env["BNB_DB_THREADS"] = str(threads)
+        print(said, flush=True)
     conf = write(cfg, announce=True)
     if args.command == "run":
         # exec: supervisord itself gets Ctrl-C/SIGTERM and stops the programs in reverse priority.
