@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from svckit.db import DB_THREADS
+
 DEFAULT_DESCRIPTOR_SET = Path(__file__).resolve().parent.parent / "envoy" / "bnb.pb"
 
 
@@ -66,7 +68,7 @@ class Settings:
     idempotency_ttl_s: float  # how long an Idempotency-Key answers with its first reply (svckit.idempotency)
     metrics_port: int = 0  # BNB_METRICS_PORT: Prometheus metrics on bind_host:port/metrics; 0 serves none
     otlp_endpoint: str = ""  # BNB_OTLP_ENDPOINT: where spans go over OTLP/gRPC; '' exports nothing (svckit.tracing)
-    db_threads: int = 8  # BNB_DB_THREADS: PostgreSQL work's threads, two connections each (svckit.db)
+    db_threads: int = DB_THREADS  # BNB_DB_THREADS: PostgreSQL work's threads, two connections each (svckit.db)
 
     @classmethod
     def from_env(cls, service: str, environ: dict[str, str] | None = None) -> Settings:
@@ -90,5 +92,5 @@ class Settings:
             idempotency_ttl_s=env_float("BNB_IDEMPOTENCY_TTL_HOURS", 24.0, environ, positive=True) * 3600,
             metrics_port=env_int("BNB_METRICS_PORT", 0, environ, minimum=0),
             otlp_endpoint=(os.environ if environ is None else environ).get("BNB_OTLP_ENDPOINT", ""),
-            db_threads=env_int("BNB_DB_THREADS", 8, environ, minimum=1),
+            db_threads=env_int("BNB_DB_THREADS", DB_THREADS, environ, minimum=1),
         )

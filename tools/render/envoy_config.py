@@ -125,8 +125,8 @@ def _hcm(name: str, routes: list[dict[str, Any]], http_filters: list[dict[str, A
         # jwt_authn answers 403 to a token for another audience, the one 403 Envoy itself gives at the edge;
         # a token that is not for us is as unauthenticated as a bad one: 401 for it too.
         audience = [_local_reply(403, 16, rest, status=401) for rest in (True, False)]
-        too_large = _local_reply(413, 8, message=TOO_LARGE)
-        mappers = [*audience, too_large, *(_local_reply(http, grpc) for http, grpc in LOCAL_REPLY_CODES.items())]
+        mappers = [*audience, *(_local_reply(http, grpc, message=LOCAL_REPLY_MESSAGES.get(http, ENVOYS_WORDS))
+                                for http, grpc in LOCAL_REPLY_CODES.items())]  # fmt: skip
         hcm["typed_config"]["local_reply_config"] = {"mappers": mappers}
     return hcm
 
@@ -151,6 +151,8 @@ def rest_body_limit() -> dict[str, Any]:
 
 # Envoy's own replies (no route, bad JSON, breaker open) carry the gRPC code a service would have sent.
 LOCAL_REPLY_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 413: 8, 429: 8, 431: 8, 500: 13, 502: 14, 503: 14, 504: 4}
+ENVOYS_WORDS = "%LOCAL_REPLY_BODY%"
+LOCAL_REPLY_MESSAGES = {413: TOO_LARGE}  # where Envoy's own words ("Payload Too Large") say less than ours
 
 
 # A REST caller: not gRPC, or transcoded (the transcoder sets the gRPC content-type and keeps the REST path).
@@ -162,7 +164,7 @@ _REST_CALL = {"or_filter": {"filters": [
 
 
 def _local_reply(
-    http: int, grpc: int, rest: bool = True, status: int | None = None, message: str = "%LOCAL_REPLY_BODY%"
+    http: int, grpc: int, rest: bool = True, status: int | None = None, message: str = ENVOYS_WORDS
 ) -> dict[str, Any]:
     """REST callers get the JSON body; the others (`rest` False: gRPC callers, after the REST mappers) keep
     Envoy's plain grpc-message ("Jwt is missing"). `status` rewrites the HTTP status (and so the gRPC code

@@ -14,6 +14,7 @@ import nats
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from svckit import broker
 from tools.demos.drill.target import Target
 from tools.demos.drill.watch import quiet
 
@@ -84,7 +85,7 @@ async def _kill_nats(target: Target) -> str:
 async def stream_leader(urls: str, stream: str = BUSIEST_STREAM) -> str | None:
     """The supervisord program of the node leading `stream` (a node's server name is its program's name)."""
     try:
-        nc = await nats.connect(urls.split(","), connect_timeout=2, max_reconnect_attempts=1, error_cb=quiet)
+        nc = await nats.connect(broker.servers(urls), connect_timeout=2, max_reconnect_attempts=1, error_cb=quiet)
     except Exception as exc:
         logger.warning("cannot ask NATS for the stream leader: %s", exc)
         return None

@@ -10,6 +10,7 @@ from typing import Any
 import nats
 from sqlalchemy import Connection, DateTime, bindparam, create_engine, text
 
+from svckit import broker
 from tools.demos.drill.watch import STREAMS, quiet
 
 CHUNK = 500  # ids per IN (...) list
@@ -100,7 +101,7 @@ def read(urls: dict[str, str], room_ids: list[str], since: dt.datetime) -> State
 
 async def consumers_behind(urls: str) -> dict[str, int]:
     """Every durable consumer's messages not yet delivered or not yet acked; -1 for a stream not answering."""
-    nc = await nats.connect(urls.split(","), connect_timeout=2, max_reconnect_attempts=3, error_cb=quiet)
+    nc = await nats.connect(broker.servers(urls), connect_timeout=2, max_reconnect_attempts=3, error_cb=quiet)
     behind: dict[str, int] = {}
     try:
         js = nc.jetstream(timeout=2)

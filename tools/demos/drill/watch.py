@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import nats
 from nats.aio.client import Client
 
+from svckit import broker
+
 logger = logging.getLogger(__name__)
 
 STREAMS = ("ROOM", "RESERVATION", "PAYMENT")
@@ -55,7 +57,7 @@ class ConsumerWatch:
 
     async def run(self, stop: asyncio.Event) -> None:
         nc = await nats.connect(
-            self.urls.split(","), max_reconnect_attempts=-1, reconnect_time_wait=0.2, error_cb=quiet
+            broker.servers(self.urls), max_reconnect_attempts=-1, reconnect_time_wait=0.2, error_cb=quiet
         )
         try:
             while not stop.is_set():
