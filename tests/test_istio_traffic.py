@@ -10,7 +10,7 @@ import pytest
 from tests import istio_expected as x
 from tests import istio_manifests as m
 from tests import istio_tools
-from tools.render.envoy_config import rest_body_limit
+from tools.render.envoy_filters import rest_body_limit
 
 SERVICES = list(x.TOPO.services)
 

@@ -22,7 +22,7 @@ from tests.events_helpers import eventually, messages
 from tests.harness import Mesh
 from tests.hostile_helpers import days_ahead
 from tests.test_events import confirmed_stay
-from tools.render.envoy_config import MAX_RESPONSE_BYTES
+from tools.render.envoy_filters import MAX_RESPONSE_BYTES
 
 pytestmark = pytest.mark.integration
 
