@@ -1,11 +1,11 @@
-"""Test helpers of the view: envelopes with a chosen time, a story of events, and a JetStream fake for the rebuild."""
+"""Test helpers of the view: timed envelopes, a story of events, a unit of work in memory, a JetStream fake."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -15,9 +15,10 @@ from bnb.events.v1 import events_pb2 as ev
 from svckit.db import Database
 from svckit.events import EventEnvelope, stream_name, subject
 from svckit.inbox import handle
-from svckit.testing import StandIn
-from view_svc.domain import SHOWN
+from svckit.testing import FakeUnitOfWork, StandIn
+from view_svc.domain import SHOWN, Reservation, RoomView
 from view_svc.main import subscriptions
+from view_svc.timeline import Step
 from view_svc.unit_of_work import ViewUnitOfWork
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -26,6 +27,7 @@ PRODUCER = {
     **dict.fromkeys(["ReservationRequested", "ReservationConfirmed", "ReservationCancelled"], "reservation"),
     **dict.fromkeys(["PaymentApproved", "PaymentRefunded"], "payment"),
 }
+V = TypeVar("V")
 
 
 def at(second: float) -> dt.datetime:
@@ -104,6 +106,58 @@ def story() -> list[EventEnvelope]:
         *stay("resC", "room3", "g3", "h3", "payC", 40, "requested"),
         *stay("resD", "room2", "g4", "h2", "payD", 50, "confirmed"),
     ]
+
+
+class _Table(Generic[V]):
+    """Rows by primary key; as in SQL, inserting a key that exists fails and updating a missing one changes nothing."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, V] = {}
+
+    def get(self, key: str) -> V | None:
+        return self.rows.get(key)
+
+    def put(self, key: str, value: V, new: bool) -> None:
+        if new and key in self.rows:
+            raise KeyError(f"{key!r} exists")
+        if new or key in self.rows:
+            self.rows[key] = value
+
+
+class FakeRoomViews(_Table[RoomView]):
+    def save(self, view: RoomView, new: bool) -> None:
+        self.put(view.room_id, view, new)
+
+    def listing(self, limit: int, offset: int) -> list[RoomView]:
+        return [self.rows[k] for k in sorted(self.rows)][offset : offset + limit]  # by room_id, as the SQL one
+
+
+class FakeReservationsSeen(_Table[Reservation]):
+    def save(self, reservation: Reservation, new: bool) -> None:
+        self.put(reservation.reservation_id, reservation, new)
+
+    def latest(self, room_id: str) -> Reservation | None:
+        """As SqlReservationsSeen.latest: of the announced ones (a status), the last first seen, then the larger id."""
+        announced = [r for r in self.rows.values() if r.room_id == room_id and r.status]
+        return max(announced, key=lambda r: (r.first_seen_at, r.reservation_id), default=None)
+
+
+class FakeSteps(_Table[Step]):
+    def add(self, step: Step) -> None:
+        self.put(step.event_id, step, new=True)
+
+    def of(self, reservation_id: str) -> list[Step]:
+        return [s for s in self.rows.values() if s.reservation_id == reservation_id]
+
+
+class FakeViewUnitOfWork(FakeUnitOfWork):
+    """The view's unit of work in memory; its lock (of a room's view) only records the key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.room_views = FakeRoomViews()
+        self.reservations = FakeReservationsSeen()
+        self.steps = FakeSteps()
 
 
 class FakePullSubscription:
