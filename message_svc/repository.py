@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from message_svc.domain import GUEST, HOST, MessageFilter, Notification
+from svckit.compiled import Compiled
 from svckit.tables import UtcDateTime
 
 metadata = MetaData()
@@ -41,9 +42,9 @@ messages = Table(
     Index("ix_messages_recipient", "recipient_kind", "recipient_id", "created_at"),
 )
 
-# INSERT .. ON CONFLICT DO NOTHING, per dialect: no savepoint per notification.
-_ADD = {"sqlite": sqlite.insert(messages).on_conflict_do_nothing(),
-        "postgresql": postgresql.insert(messages).on_conflict_do_nothing()}  # fmt: skip
+# INSERT .. ON CONFLICT DO NOTHING, per dialect: no savepoint per notification; compiled once (svckit.compiled).
+_ADD = {"sqlite": Compiled(sqlite.insert(messages).on_conflict_do_nothing()),
+        "postgresql": Compiled(postgresql.insert(messages).on_conflict_do_nothing())}  # fmt: skip
 _UNSENT = select(messages).where(messages.c.sent_at.is_(None)).order_by(messages.c.created_at, messages.c.message_id)
 _MARK_SENT = (
     messages.update().where(messages.c.message_id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
@@ -60,7 +61,7 @@ class SqlMessages:
 
     def add(self, notification: Notification) -> bool:
         """Store the notification; False if this event already told this recipient."""
-        return self.conn.execute(_ADD[self.conn.dialect.name], vars(notification)).rowcount == 1
+        return _ADD[self.conn.dialect.name].run(self.conn, vars(notification)) == 1
 
     def unsent(self, limit: int) -> list[Notification]:
         """Stored notifications not yet handed to the Sender, oldest first."""

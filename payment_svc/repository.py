@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import BigInteger, Column, Connection, MetaData, Select, String, Table, bindparam, select
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, bindparam, select
 
 from payment_svc.domain import Payment
+from svckit.compiled import Compiled
 from svckit.tables import UtcDateTime
 
 metadata = MetaData()
@@ -22,11 +21,11 @@ payments = Table(
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
-# Built once: SQLAlchemy then skips building and keying them per call.
-_ADD = payments.insert()
-_BY_ID = select(payments).where(payments.c.payment_id == bindparam("key"))
-_BY_RESERVATION = select(payments).where(payments.c.reservation_id == bindparam("key"))
-_SET_STATUS = payments.update().where(payments.c.payment_id == bindparam("key"))
+# Compiled once (svckit.compiled).
+_ADD = Compiled(payments.insert())
+_BY_ID = Compiled(select(payments).where(payments.c.payment_id == bindparam("key")))
+_BY_RESERVATION = Compiled(select(payments).where(payments.c.reservation_id == bindparam("key")))
+_SET_STATUS = Compiled(payments.update().where(payments.c.payment_id == bindparam("key")))
 
 
 class SqlPayments:
@@ -34,13 +33,13 @@ class SqlPayments:
         self.conn = conn
 
     def add(self, payment: Payment) -> None:
-        self.conn.execute(_ADD, vars(payment))
+        _ADD.run(self.conn, vars(payment))
 
     def set_status(self, payment: Payment) -> None:
-        self.conn.execute(_SET_STATUS, {"status": payment.status, "key": payment.payment_id})
+        _SET_STATUS.run(self.conn, {"status": payment.status, "key": payment.payment_id})
 
-    def _one(self, query: Select[Any], key: str) -> Payment | None:
-        row = self.conn.execute(query, {"key": key}).mappings().first()
+    def _one(self, query: Compiled, key: str) -> Payment | None:
+        row = query.first(self.conn, {"key": key})
         return Payment(**row) if row else None
 
     def by_id(self, payment_id: str) -> Payment | None:

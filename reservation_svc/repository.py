@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from reservation_svc.domain import ACTIVE, PENDING, Reservation
+from svckit.compiled import Compiled
 from svckit.tables import UtcDateTime
 
 metadata = MetaData()
@@ -37,12 +38,12 @@ reservations = Table(
     Column("amount", BigInteger, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
-# The saga's statements, built once: SQLAlchemy then skips building and keying them per call.
-_ADD = reservations.insert()
-_GET = select(reservations).where(reservations.c.reservation_id == bindparam("key"))
-_SAVE = reservations.update().where(reservations.c.reservation_id == bindparam("key"))
-_REMOVE = reservations.delete().where(reservations.c.reservation_id == bindparam("key"))
-_ACTIVE_COUNT = select(func.count()).where(
+# The saga's statements, compiled once (svckit.compiled).
+_ADD = Compiled(reservations.insert())
+_GET = Compiled(select(reservations).where(reservations.c.reservation_id == bindparam("key")))
+_SAVE = Compiled(reservations.update().where(reservations.c.reservation_id == bindparam("key")))
+_REMOVE = Compiled(reservations.delete().where(reservations.c.reservation_id == bindparam("key")))
+_ACTIVE_COUNT = select(func.count()).where(  # an IN list: Core's (svckit.compiled renders none)
     reservations.c.guest_id == bindparam("key"), reservations.c.status.in_(ACTIVE)
 )
 
@@ -52,21 +53,21 @@ class SqlReservations:
         self.conn = conn
 
     def add(self, reservation: Reservation) -> None:
-        self.conn.execute(_ADD, vars(reservation))
+        _ADD.run(self.conn, vars(reservation))
 
     def save(self, reservation: Reservation) -> None:
         values = {k: v for k, v in vars(reservation).items() if k != "reservation_id"}
-        self.conn.execute(_SAVE, {**values, "key": reservation.reservation_id})
+        _SAVE.run(self.conn, {**values, "key": reservation.reservation_id})
 
     def remove(self, reservation_id: str) -> None:
-        self.conn.execute(_REMOVE, {"key": reservation_id})
+        _REMOVE.run(self.conn, {"key": reservation_id})
 
     def _rows(self, query: Select[Any], params: dict[str, str] | None = None) -> list[Reservation]:
         return [Reservation(**row) for row in self.conn.execute(query, params).mappings()]
 
     def get(self, reservation_id: str) -> Reservation | None:
-        found = self._rows(_GET, {"key": reservation_id})
-        return found[0] if found else None
+        row = _GET.first(self.conn, {"key": reservation_id})
+        return Reservation(**row) if row else None
 
     def listing(
         self, limit: int, offset: int, guest_id: str = "", host_id: str = "", room_id: str = ""

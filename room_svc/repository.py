@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from room_svc.domain import HOLD_RESERVED, Hold, Review, Room, RoomAlreadyHeld
+from svckit.compiled import Compiled
 from svckit.tables import UtcDateTime
 
 metadata = MetaData()
@@ -66,26 +67,30 @@ room_nights = Table(
     Column("reservation_id", String(36), ForeignKey("holds.reservation_id"), nullable=False, index=True),
 )
 
-# The hot path's statements, built once: SQLAlchemy then skips building and keying them per call.
-_ADD_ROOM = rooms.insert()
-_ADD_HOLD = holds.insert()
-_ADD_NIGHTS = room_nights.insert()
-_ADD_REVIEW = reviews.insert()
-_GET_ROOM = select(rooms).where(rooms.c.room_id == bindparam("key"))
-_SET_ROOM_STATUS = rooms.update().where(rooms.c.room_id == bindparam("key"))
-_GET_HOLD = select(holds).where(holds.c.reservation_id == bindparam("key"))
-_SET_HOLD_STATUS = holds.update().where(holds.c.reservation_id == bindparam("key"))
-_FREE_NIGHTS = room_nights.delete().where(room_nights.c.reservation_id == bindparam("key"))
-_STAYED = (
+# The hot path's statements, compiled once (svckit.compiled).
+_ADD_ROOM = Compiled(rooms.insert())
+_ADD_HOLD = Compiled(holds.insert())
+_ADD_NIGHTS = Compiled(room_nights.insert())
+_ADD_REVIEW = Compiled(reviews.insert())
+_GET_ROOM = Compiled(select(rooms).where(rooms.c.room_id == bindparam("key")))
+_SET_ROOM_STATUS = Compiled(rooms.update().where(rooms.c.room_id == bindparam("key")))
+_GET_HOLD = Compiled(select(holds).where(holds.c.reservation_id == bindparam("key")))
+_SET_HOLD_STATUS = Compiled(holds.update().where(holds.c.reservation_id == bindparam("key")))
+_FREE_NIGHTS = Compiled(room_nights.delete().where(room_nights.c.reservation_id == bindparam("key")))
+_STAYED = Compiled(
     select(holds.c.reservation_id)
     .where(
-        holds.c.room_id == bindparam("room"), holds.c.guest_id == bindparam("guest"), holds.c.status == HOLD_RESERVED
+        holds.c.room_id == bindparam("room"),
+        holds.c.guest_id == bindparam("guest"),
+        holds.c.status == HOLD_RESERVED,
     )
     .limit(1)
 )
-_COUNT_REVIEW = rooms.update().where(rooms.c.room_id == bindparam("key")).values(review_count=rooms.c.review_count + 1)
-_REVIEW_COUNT = select(rooms.c.review_count).where(rooms.c.room_id == bindparam("key"))
-_RESERVED_HOLDS = (
+_COUNT_REVIEW = Compiled(
+    rooms.update().where(rooms.c.room_id == bindparam("key")).values(review_count=rooms.c.review_count + 1)
+)
+_REVIEW_COUNT = Compiled(select(rooms.c.review_count).where(rooms.c.room_id == bindparam("key")))
+_RESERVED_HOLDS = Compiled(
     select(func.count()).select_from(holds).where(holds.c.room_id == bindparam("key"), holds.c.status == HOLD_RESERVED)
 )
 
@@ -95,10 +100,10 @@ class SqlRooms:
         self.conn = conn
 
     def add(self, room: Room) -> None:
-        self.conn.execute(_ADD_ROOM, vars(room))
+        _ADD_ROOM.run(self.conn, vars(room))
 
     def get(self, room_id: str) -> Room | None:
-        row = self.conn.execute(_GET_ROOM, {"key": room_id}).mappings().first()
+        row = _GET_ROOM.first(self.conn, {"key": room_id})
         return Room(**row) if row else None
 
     def listing(
@@ -115,12 +120,12 @@ class SqlRooms:
         return [Room(**row) for row in self.conn.execute(query).mappings()]
 
     def set_status(self, room_id: str, status: str) -> None:
-        self.conn.execute(_SET_ROOM_STATUS, {"status": status, "key": room_id})
+        _SET_ROOM_STATUS.run(self.conn, {"status": status, "key": room_id})
 
     def count_review(self, room_id: str) -> int:
         """One more review of the room; its review count now."""
-        self.conn.execute(_COUNT_REVIEW, {"key": room_id})
-        count: int = self.conn.execute(_REVIEW_COUNT, {"key": room_id}).scalar_one()
+        _COUNT_REVIEW.run(self.conn, {"key": room_id})
+        count: int = _REVIEW_COUNT.scalar(self.conn, {"key": room_id})
         return count
 
 
@@ -129,7 +134,7 @@ class SqlReviews:
         self.conn = conn
 
     def add(self, review: Review) -> None:
-        self.conn.execute(_ADD_REVIEW, vars(review))
+        _ADD_REVIEW.run(self.conn, vars(review))
 
     def listing(self, room_id: str, limit: int, offset: int) -> list[Review]:
         query: Select[Any] = select(reviews).order_by(reviews.c.created_at, reviews.c.review_id)
@@ -143,15 +148,15 @@ class SqlHolds:
         self.conn = conn
 
     def get(self, reservation_id: str) -> Hold | None:
-        row = self.conn.execute(_GET_HOLD, {"key": reservation_id}).mappings().first()
+        row = _GET_HOLD.first(self.conn, {"key": reservation_id})
         return Hold(**row) if row else None
 
     def add(self, hold: Hold) -> None:
         """Insert the hold and its nights; RoomAlreadyHeld if another hold has any of them."""
         nights = [{"room_id": hold.room_id, "night": n, "reservation_id": hold.reservation_id} for n in hold.nights]
         try:  # no savepoint: the unit of work rolls the whole hold back
-            self.conn.execute(_ADD_HOLD, vars(hold))
-            self.conn.execute(_ADD_NIGHTS, nights)
+            _ADD_HOLD.run(self.conn, vars(hold))
+            _ADD_NIGHTS.run(self.conn, nights)
         except IntegrityError:
             raise RoomAlreadyHeld(
                 f"room {hold.room_id} is already held for some nights between {hold.check_in} and {hold.check_out}"
@@ -159,15 +164,15 @@ class SqlHolds:
 
     def has_stayed(self, room_id: str, guest_id: str) -> bool:
         """Whether the guest holds a confirmed (reserved, not released) stay in the room."""
-        return self.conn.execute(_STAYED, {"room": room_id, "guest": guest_id}).first() is not None
+        return _STAYED.first(self.conn, {"room": room_id, "guest": guest_id}) is not None
 
     def set_status(self, reservation_id: str, status: str) -> None:
-        self.conn.execute(_SET_HOLD_STATUS, {"status": status, "key": reservation_id})
+        _SET_HOLD_STATUS.run(self.conn, {"status": status, "key": reservation_id})
 
     def free_nights(self, reservation_id: str) -> None:
-        self.conn.execute(_FREE_NIGHTS, {"key": reservation_id})
+        _FREE_NIGHTS.run(self.conn, {"key": reservation_id})
 
     def reserved(self, room_id: str) -> int:
         """How many confirmed reservations hold the room."""
-        count: int = self.conn.execute(_RESERVED_HOLDS, {"key": room_id}).scalar_one()
+        count: int = _RESERVED_HOLDS.scalar(self.conn, {"key": room_id})
         return count

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from svckit import events, metrics, tracing
+from svckit.compiled import Compiled
 from svckit.db import Database
 from svckit.logs import correlated
 from svckit.policies import Handler
@@ -48,7 +49,7 @@ def apply(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> st
     """The event's work and its inbox row in `uow`, left to commit: 'done', or 'duplicate' if it was handled."""
     try:
         with uow.conn.begin_nested():
-            uow.conn.execute(_TRACK, _tracking(sub, envelope.event_id))
+            _TRACK.run(uow.conn, _tracking(sub, envelope.event_id))
     except IntegrityError:
         return _duplicate(sub, envelope)
     _run_handler(uow, sub, envelope, payload)
@@ -96,7 +97,7 @@ def _tracking(sub: Subscription, event_id: str) -> dict[str, object]:
 _SEEN = select(inbox.c.event_id).where(
     inbox.c.consumer == bindparam("consumer"), inbox.c.event_id.in_(bindparam("ids", expanding=True))
 )
-_TRACK = inbox.insert()
+_TRACK = Compiled(inbox.insert())
 
 
 def _seen(uow: UnitOfWork, sub: Subscription, event_ids: list[str]) -> set[str]:
@@ -133,7 +134,7 @@ def _apply_batch(
             spans.append(span)
             outcomes.append("done")
         if handled:
-            uow.conn.execute(_TRACK, [_tracking(sub, envelope.event_id) for envelope in handled])
+            _TRACK.run(uow.conn, [_tracking(sub, envelope.event_id) for envelope in handled])
         uow.commit()
     if logger.isEnabledFor(logging.DEBUG):
         for envelope, span in zip(handled, spans, strict=True):

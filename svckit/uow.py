@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 from sqlalchemy import Connection, RootTransaction, text
 
 from svckit import events, tracing
+from svckit.compiled import Compiled
 from svckit.idempotency import Key, KeyStore
 from svckit.tables import now, outbox
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 W_co = TypeVar("W_co", covariant=True)
 Committed = tuple[str, str, bytes, str | None]  # an outbox row just committed: event_id, subject, data, traceparent
-_OUTBOX_INSERT = outbox.insert()  # built once: SQLAlchemy then skips building and keying it per event
+_OUTBOX_INSERT = Compiled(outbox.insert())  # one per event: compiled once (svckit.compiled)
 
 
 class Claims(Protocol):
@@ -125,7 +126,7 @@ class UnitOfWork:
         subject, data = events.subject(self.db.producer, envelope.type), envelope.SerializeToString()
         event_id, parent = envelope.event_id, tracing.traceparent()
         values = {"event_id": event_id, "subject": subject, "data": data, "created_at": now(), "traceparent": parent}
-        self.conn.execute(_OUTBOX_INSERT, values)
+        _OUTBOX_INSERT.run(self.conn, values)
         self.emitted.append((event_id, subject, data, parent))
 
     def after_commit(self, callback: Callable[[], None]) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, Index, Integer, MetaData, RowMapping, String, Table, Text, bindparam, select
+from collections.abc import Mapping
+from typing import Any
 
+from sqlalchemy import Column, Connection, Index, Integer, MetaData, String, Table, Text, bindparam, select
+
+from svckit.compiled import Compiled
 from svckit.tables import UtcDateTime
 from view_svc.domain import SHOWN, Reservation, RoomView, Stamp
 from view_svc.timeline import Step
@@ -50,24 +54,24 @@ timeline_steps = Table(
 )
 
 
-# The event path's statements, built once: SQLAlchemy then skips building and keying them per event.
-_ADD_ROOM = room_views.insert()
-_ADD_RESERVATION = reservations_seen.insert()
-_GET_ROOM = select(room_views).where(room_views.c.room_id == bindparam("key"))
-_UPDATE_ROOM = room_views.update().where(room_views.c.room_id == bindparam("key"))
-_GET_RESERVATION = select(reservations_seen).where(reservations_seen.c.reservation_id == bindparam("key"))
-_UPDATE_RESERVATION = reservations_seen.update().where(reservations_seen.c.reservation_id == bindparam("key"))
-_LATEST = (
+# The event path's statements, compiled once (svckit.compiled): six of them per event.
+_ADD_ROOM = Compiled(room_views.insert())
+_ADD_RESERVATION = Compiled(reservations_seen.insert())
+_GET_ROOM = Compiled(select(room_views).where(room_views.c.room_id == bindparam("key")))
+_UPDATE_ROOM = Compiled(room_views.update().where(room_views.c.room_id == bindparam("key")))
+_GET_RESERVATION = Compiled(select(reservations_seen).where(reservations_seen.c.reservation_id == bindparam("key")))
+_UPDATE_RESERVATION = Compiled(reservations_seen.update().where(reservations_seen.c.reservation_id == bindparam("key")))
+_LATEST = Compiled(
     select(reservations_seen)
     .where(reservations_seen.c.room_id == bindparam("key"), reservations_seen.c.status != "")
     .order_by(reservations_seen.c.first_seen_at.desc(), reservations_seen.c.reservation_id.desc())
     .limit(1)
 )
-_ADD_STEP = timeline_steps.insert()
-_STEPS = select(timeline_steps).where(timeline_steps.c.reservation_id == bindparam("key"))
+_ADD_STEP = Compiled(timeline_steps.insert())
+_STEPS = Compiled(select(timeline_steps).where(timeline_steps.c.reservation_id == bindparam("key")))
 
 
-def _view(row: RowMapping) -> RoomView:
+def _view(row: Mapping[Any, Any]) -> RoomView:
     fields = {f: row[f] for f in SHOWN}
     stamp = Stamp(row["status_at"], row["status_event_id"]) if row["status_at"] is not None else None
     return RoomView(**fields, status_stamp=stamp)
@@ -78,7 +82,7 @@ class SqlRoomViews:
         self.conn = conn
 
     def get(self, room_id: str) -> RoomView | None:
-        row = self.conn.execute(_GET_ROOM, {"key": room_id}).mappings().first()
+        row = _GET_ROOM.first(self.conn, {"key": room_id})
         return _view(row) if row else None
 
     def save(self, view: RoomView, new: bool) -> None:
@@ -89,10 +93,10 @@ class SqlRoomViews:
             "status_event_id": stamp.event_id if stamp else "",
         }
         if new:
-            self.conn.execute(_ADD_ROOM, values)
+            _ADD_ROOM.run(self.conn, values)
         else:
             del values["room_id"]
-            self.conn.execute(_UPDATE_ROOM, {**values, "key": view.room_id})
+            _UPDATE_ROOM.run(self.conn, {**values, "key": view.room_id})
 
     def listing(self, limit: int, offset: int) -> list[RoomView]:
         # room_id, not a time: rows change all the time, and a page must not skip or repeat one.
@@ -105,16 +109,16 @@ class SqlReservationsSeen:
         self.conn = conn
 
     def get(self, reservation_id: str) -> Reservation | None:
-        row = self.conn.execute(_GET_RESERVATION, {"key": reservation_id}).mappings().first()
+        row = _GET_RESERVATION.first(self.conn, {"key": reservation_id})
         return Reservation(**row) if row else None
 
     def save(self, reservation: Reservation, new: bool) -> None:
         values = dict(vars(reservation))
         if new:
-            self.conn.execute(_ADD_RESERVATION, values)
+            _ADD_RESERVATION.run(self.conn, values)
         else:
             key = values.pop("reservation_id")
-            self.conn.execute(_UPDATE_RESERVATION, {**values, "key": key})
+            _UPDATE_RESERVATION.run(self.conn, {**values, "key": key})
 
     def latest(self, room_id: str) -> Reservation | None:
         """The reservation a room shows: the one first seen last, ties broken by the larger reservation id.
@@ -122,7 +126,7 @@ class SqlReservationsSeen:
         Only reservations the reservation context has announced count: a saga that failed after the payment
         leaves a PaymentApproved and a PaymentRefunded but no reservation, and must not hide a real one.
         """
-        row = self.conn.execute(_LATEST, {"key": room_id}).mappings().first()
+        row = _LATEST.first(self.conn, {"key": room_id})
         return Reservation(**row) if row else None
 
 
@@ -132,7 +136,7 @@ class SqlSteps:
 
     def add(self, step: Step) -> None:
         """One step of a reservation's timeline; each event is applied once (the consumer's inbox)."""
-        self.conn.execute(_ADD_STEP, vars(step))
+        _ADD_STEP.run(self.conn, vars(step))
 
     def of(self, reservation_id: str) -> list[Step]:
-        return [Step(**row) for row in self.conn.execute(_STEPS, {"key": reservation_id}).mappings()]
+        return [Step(**row) for row in _STEPS.rows(self.conn, {"key": reservation_id})]
