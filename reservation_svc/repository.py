@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
+    or_,
     select,
 )
 
@@ -43,8 +44,10 @@ _ADD = Compiled(reservations.insert())
 _GET = Compiled(select(reservations).where(reservations.c.reservation_id == bindparam("key")))
 _SAVE = Compiled(reservations.update().where(reservations.c.reservation_id == bindparam("key")))
 _REMOVE = Compiled(reservations.delete().where(reservations.c.reservation_id == bindparam("key")))
-_ACTIVE_COUNT = select(func.count()).where(  # an IN list: Core's (svckit.compiled renders none)
-    reservations.c.guest_id == bindparam("key"), reservations.c.status.in_(ACTIVE)
+_ACTIVE_COUNT = Compiled(  # OR, not IN: an IN list is rendered per call, and svckit.compiled renders once
+    select(func.count()).where(
+        reservations.c.guest_id == bindparam("key"), or_(*(reservations.c.status == s for s in ACTIVE))
+    )
 )
 
 
@@ -80,7 +83,7 @@ class SqlReservations:
         return self._rows(query.limit(limit).offset(offset))
 
     def active_count(self, guest_id: str) -> int:
-        count: int = self.conn.execute(_ACTIVE_COUNT, {"key": guest_id}).scalar_one()
+        count: int = _ACTIVE_COUNT.scalar(self.conn, {"key": guest_id})
         return count
 
     def stale_pending(self, older_than: dt.datetime) -> list[Reservation]:
