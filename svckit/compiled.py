@@ -40,9 +40,13 @@ class _Rendered:
     columns: tuple[str, ...]  # a query's result keys
     results: tuple[Processor, ...]  # per result column
 
-    def values(self, params: Params) -> tuple[Any, ...]:
-        raw = [params[n] if n in params else self.fixed[n] for n in self.names]
-        return tuple(v if p is None or v is None else p(v) for v, p in zip(raw, self.binds, strict=True))
+    def values(self, params: Params) -> list[Any]:
+        fixed = self.fixed
+        return [
+            p(v) if p is not None and v is not None else v
+            for n, p in zip(self.names, self.binds, strict=True)
+            for v in (params[n] if n in params else fixed[n],)
+        ]
 
     def row(self, found: Sequence[Any]) -> Row:
         return {c: v if p is None else p(v) for c, v, p in zip(self.columns, found, self.results, strict=True)}

@@ -37,15 +37,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class _RotatingFile(logging.handlers.RotatingFileHandler):
+    """Rotated once the file has reached maxBytes. The standard handler formats every record a second time (and
+    looks the file up twice) to see whether this one line would cross the limit; a line more does no harm."""
+
+    def shouldRollover(self, record: logging.LogRecord) -> bool:
+        if self.stream is None:
+            self.stream = self._open()
+        return 0 < self.maxBytes <= self.stream.tell()
+
+
 def configure(service: str, level: str = "INFO", path: str = "") -> None:
     """Send every logger's records as JSON to the file `path` (rotated at 50 MB), or to stderr; call once, from main.
 
     A file of its own keeps a busy service's lines out of its supervisor's pipe, which would relay every one.
     """
     handler: logging.Handler = (
-        logging.handlers.RotatingFileHandler(path, maxBytes=50_000_000, backupCount=1)
-        if path
-        else logging.StreamHandler(sys.stderr)
+        _RotatingFile(path, maxBytes=50_000_000, backupCount=1) if path else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(JsonFormatter(service))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
