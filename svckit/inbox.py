@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +29,17 @@ Outcome = str | Exception | Failed  # of one message: 'done', 'duplicate', 'dead
 
 @dataclass(frozen=True)
 class Subscription:
-    """A durable consumer `<svc>-<purpose>` on one producer's stream, with a handler per event type."""
+    """A durable consumer `<svc>-<purpose>` on one producer's stream, with a handler per event type.
+
+    `lock_key`: the key of UnitOfWork.lock that an event's handler takes, if any. A batch takes its events' keys
+    first, in sorted order: batches of several consumers (and replicas) that lock the same keys in other
+    orders would otherwise deadlock on PostgreSQL.
+    """
 
     durable: str
     producer: str
     handlers: dict[str, Handler]
+    lock_key: Callable[[Any], str | None] | None = None
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
@@ -118,6 +125,9 @@ def _apply_batch(
     spans: list[Any] = []  # their spans (None when tracing is off): the lines logged after commit name their traces
     with db.uow() as uow:
         seen = set() if fresh else _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
+        if sub.lock_key is not None:
+            for key in sorted({key for _, payload in decoded if (key := sub.lock_key(payload))}):
+                uow.lock(key)
         for envelope, payload in decoded:
             if envelope.event_id in seen:
                 outcomes.append(_duplicate(sub, envelope))

@@ -72,6 +72,7 @@ class UnitOfWork:
         self.emitted: list[Committed] = []
         self._after: list[Callable[[], None]] = []
         self._tx: RootTransaction | None = None
+        self._locked: set[str] = set()  # the keys this transaction holds (PostgreSQL)
 
     @classmethod
     def on(cls, db: Database) -> Units[Self]:
@@ -114,8 +115,9 @@ class UnitOfWork:
             lock.release()
 
     def lock(self, key: str) -> None:
-        """Serialize transactions on `key` (e.g. one guest) across processes."""
-        if self.conn.dialect.name == "postgresql":
+        """Serialize transactions on `key` (e.g. one guest) across processes, until this one ends."""
+        if self.conn.dialect.name == "postgresql" and key not in self._locked:
+            self._locked.add(key)
             digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
         # SQLite: BEGIN IMMEDIATE already holds the database's single write lock.

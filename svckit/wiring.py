@@ -58,10 +58,14 @@ def servicer(add: Callable[[Any, Any], None], impl: object, file: FileDescriptor
     return Servicer(add, impl, file.services_by_name[name].full_name)
 
 
-def consumers(service: str, purpose: str, policies: Policies) -> list[Subscription]:
-    """One durable consumer `<service>-<producer>-<purpose>` per producer whose events the service handles."""
+def consumers(
+    service: str, purpose: str, policies: Policies, lock_key: Callable[[Any], str | None] | None = None
+) -> list[Subscription]:
+    """One durable consumer `<service>-<producer>-<purpose>` per producer whose events the service handles;
+    `lock_key`: the UnitOfWork.lock key its handlers take for an event (see Subscription)."""
     return [
-        Subscription(f"{service}-{producer}-{purpose}", producer, handlers) for producer, handlers in policies.items()
+        Subscription(f"{service}-{producer}-{purpose}", producer, handlers, lock_key)
+        for producer, handlers in policies.items()
     ]
 
 

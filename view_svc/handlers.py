@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+from google.protobuf.message import Message
+
 from bnb.events.v1 import events_pb2 as ev
 from svckit.events import EventEnvelope
 from svckit.policies import Policies, on
@@ -39,6 +41,16 @@ class OfReservation(Protocol):
 S = TypeVar("S", bound=OfReservation)
 
 
+def _room_key(room_id: str) -> str:
+    return f"roomview:{room_id}"
+
+
+def lock_key(event: Message) -> str | None:
+    """The lock an event's handler takes: its room's (svckit.inbox.Subscription.lock_key)."""
+    room_id: str = getattr(event, "room_id", "")
+    return _room_key(room_id) if room_id else None
+
+
 def _stamp(envelope: EventEnvelope) -> Stamp:
     return Stamp(envelope.occurred_at.ToDatetime(tzinfo=dt.UTC), envelope.event_id)
 
@@ -55,7 +67,7 @@ def _room_event(
     uow: ViewWork, event: RoomEvent, envelope: EventEnvelope, change: Callable[[RoomView], RoomView]
 ) -> None:
     # Three consumers write concurrently; one room's changes must not interleave (a no-op on SQLite).
-    uow.lock(f"roomview:{event.room_id}")
+    uow.lock(_room_key(event.room_id))
     _change_room(uow, event.room_id, _stamp(envelope), event.host_id, change)
 
 
@@ -65,7 +77,7 @@ def _reservation_event(
     if not event.room_id:
         logger.warning("%s %s names no room; the view ignores it", envelope.type, envelope.event_id)
         return
-    uow.lock(f"roomview:{event.room_id}")
+    uow.lock(_room_key(event.room_id))
     stamp = _stamp(envelope)
     found = uow.reservations.get(event.reservation_id)
     reservation = found or domain.first_seen(event.reservation_id, event.room_id, stamp.at)

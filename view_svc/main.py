@@ -15,7 +15,7 @@ UNIT_OF_WORK = ViewUnitOfWork  # with the context's repositories; its consumers 
 
 def subscriptions() -> list[Subscription]:
     """The projection's consumers, one per stream; the rebuild replays through the same ones."""
-    return wiring.consumers("view", "projection", handlers.POLICIES)
+    return wiring.consumers("view", "projection", handlers.POLICIES, handlers.lock_key)
 
 
 def build(settings: Settings) -> App:

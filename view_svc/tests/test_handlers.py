@@ -15,7 +15,7 @@ from bnb.events.v1 import events_pb2 as ev
 from svckit.db import Database
 from svckit.events import EventEnvelope, decode
 from svckit.uow import Units
-from view_svc import domain, handlers, timeline
+from view_svc import domain, handlers, main, timeline
 from view_svc.domain import RoomView
 from view_svc.tests.fakes import FakeViewUnitOfWork, apply, at, story, wrap
 from view_svc.tests.test_timeline import saga
@@ -123,11 +123,14 @@ def test_registration_fills_the_placeholder_a_reservation_made(backend: Backend)
     assert view["updated_at"] == at(5)
 
 
-def test_each_change_of_a_rooms_view_holds_the_rooms_lock(units: FakeViewUnitOfWork) -> None:
-    ids: dict[str, Any] = dict(reservation_id="r1", room_id="room1", guest_id="g1")
-    deliver(units, wrap(ev.ReservationConfirmed(host_id="h1", **ids), 5))
-    deliver(units, wrap(ev.RoomRegistered(room_id="room1", host_id="h1", description="Loft", room_status="available")))
+def test_each_change_of_a_rooms_view_holds_the_rooms_lock_which_a_batch_takes_first(units: FakeViewUnitOfWork) -> None:
+    confirmed = ev.ReservationConfirmed(host_id="h1", reservation_id="r1", room_id="room1", guest_id="g1")
+    registered = ev.RoomRegistered(room_id="room1", host_id="h1", description="Loft", room_status="available")
+    deliver(units, wrap(confirmed, 5), wrap(registered))
     assert units.locked == ["roomview:room1"] * 2  # PostgreSQL: three consumers write one room's row
+    # svckit.inbox takes these keys, sorted, before a batch's handlers run (tests/test_batch_locks.py)
+    assert {sub.lock_key for sub in main.subscriptions()} == {handlers.lock_key}
+    assert [handlers.lock_key(e) for e in (confirmed, registered, ev.RoomRegistered())] == [*units.locked, None]
 
 
 def test_an_older_room_status_never_overwrites_a_newer_one(backend: Backend) -> None:
