@@ -178,6 +178,11 @@ def cancel_reservation(
     return r
 
 
+def locks(event: ev.PaymentApproved) -> list[str]:
+    """What on_payment_approved locks, as a cancellation does (svckit.inbox.Subscription.locks)."""
+    return [f"reservation:{event.reservation_id}"]
+
+
 def on_payment_approved(uow: ReservationWork, event: ev.PaymentApproved, _envelope: EventEnvelope) -> None:
     """Confirm a paid reservation; the payment's event can overtake the saga's own commit."""
     uow.lock(f"reservation:{event.reservation_id}")  # read what a cancellation wrote, not an older snapshot

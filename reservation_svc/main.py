@@ -74,7 +74,7 @@ def build(settings: Settings, extra: ReservationSettings) -> App:
             ),
         ],
         produces=True,
-        subscriptions=wiring.consumers("reservation", "policy", handlers.POLICIES),
+        subscriptions=wiring.consumers("reservation", "policy", handlers.POLICIES, handlers.locks),
         underway=saga.underway,  # a payment's event that overtakes its saga's commit waits for it, not a timer
         background=[
             lambda: _recovery(saga, extra.recover_after_s),

@@ -98,7 +98,7 @@ def release_room(units: Units[RoomWork], reservation_id: str) -> tuple[Hold, Roo
 
 
 def _release(uow: RoomWork, reservation_id: str) -> Hold:
-    uow.lock(f"hold:{reservation_id}")  # PostgreSQL: a confirmation and a release of one hold take turns
+    uow.lock(_hold_key(reservation_id))  # PostgreSQL: a confirmation and a release of one hold take turns
     hold = uow.holds.get(reservation_id)
     if hold is None:
         raise domain.HoldNotFound(f"no hold for reservation {reservation_id!r}")
@@ -112,7 +112,7 @@ def _release(uow: RoomWork, reservation_id: str) -> Hold:
 
 def _move_hold(uow: RoomWork, hold: Hold, status: str, event: type[domain.RoomReserved | domain.RoomReleased]) -> str:
     """Give the hold a new status, recompute the room's, and tell the others; returns the room's status."""
-    uow.lock(f"room:{hold.room_id}")  # PostgreSQL: the count of reserved holds sees every other move of this room's
+    uow.lock(_room_key(hold.room_id))  # PostgreSQL: the count of reserved holds sees every other move of this room's
     uow.holds.set_status(hold.reservation_id, status)
     room_status = domain.room_status(uow.holds.reserved(hold.room_id))
     uow.rooms.set_status(hold.room_id, room_status)
@@ -121,8 +121,21 @@ def _move_hold(uow: RoomWork, hold: Hold, status: str, event: type[domain.RoomRe
     return room_status
 
 
+def _hold_key(reservation_id: str) -> str:
+    return f"hold:{reservation_id}"
+
+
+def _room_key(room_id: str) -> str:
+    return f"room:{room_id}"
+
+
+def locks(event: ev.ReservationConfirmed | ev.PaymentRefunded) -> list[str]:
+    """What its handler locks: the hold, then the hold's room (svckit.inbox.Subscription.locks; sorted alike)."""
+    return [_hold_key(event.reservation_id), _room_key(event.room_id)]
+
+
 def on_reservation_confirmed(uow: RoomWork, event: ev.ReservationConfirmed, _envelope: EventEnvelope) -> None:
-    uow.lock(f"hold:{event.reservation_id}")
+    uow.lock(_hold_key(event.reservation_id))
     hold = uow.holds.get(event.reservation_id)
     if hold is None or hold.status != domain.HELD:
         logger.info("reservation %s confirmed, but its hold is %s", event.reservation_id, hold and hold.status)

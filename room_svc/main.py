@@ -33,7 +33,7 @@ def build(settings: Settings) -> App:
             ),
         ],
         produces=True,
-        subscriptions=wiring.consumers("room", "policy", handlers.POLICIES),
+        subscriptions=wiring.consumers("room", "policy", handlers.POLICIES, handlers.locks),
         background=[lambda: idempotency.purging(db, settings.idempotency_ttl_s)],
     )
 

@@ -12,7 +12,8 @@ from nats.js import JetStreamContext
 
 from svckit import broker, events, metrics, pull, tracing
 from svckit.db import Database
-from svckit.inbox import Outcome, Parents, Subscription, process
+from svckit.inbox import Outcome, Parents, process
+from svckit.policies import Subscription
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater
 from svckit.waits import Underway
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from svckit import events, migrate
 from svckit.config import Settings
 from svckit.db import Database
-from svckit.inbox import Subscription, apply
+from svckit.inbox import apply
 from svckit.logs import correlated
+from svckit.policies import Subscription
 from svckit.retries import RetryLater
 from svckit.tables import dead_letters, now
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
@@ -16,7 +13,7 @@ from svckit import events, metrics, tracing
 from svckit.compiled import Compiled
 from svckit.db import Database
 from svckit.logs import correlated
-from svckit.policies import Handler
+from svckit.policies import Subscription
 from svckit.retries import Failed, Item, Redelivery, Retrying, RetryLater, account, bury
 from svckit.tables import inbox, now
 from svckit.uow import UnitOfWork
@@ -27,33 +24,9 @@ Parents = dict[str, str] | None  # event id -> the traceparent of its message
 Outcome = str | Exception | Failed  # of one message: 'done', 'duplicate', 'dead', or what to redeliver it after
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """A durable consumer `<svc>-<purpose>` on one producer's stream, with a handler per event type.
-
-    `lock_key`: the key of UnitOfWork.lock that an event's handler takes, if any. A batch takes its events' keys
-    first, in sorted order: batches of several consumers (and replicas) that lock the same keys in other
-    orders would otherwise deadlock on PostgreSQL.
-    """
-
-    durable: str
-    producer: str
-    handlers: dict[str, Handler]
-    lock_key: Callable[[Any], str | None] | None = None
-
-    def config(self) -> ConsumerConfig:
-        return ConsumerConfig(
-            durable_name=self.durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30,
-            max_ack_pending=1000,
-            filter_subjects=sorted(events.subject(self.producer, t) for t in self.handlers),
-        )
-
-
 def apply(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> str:
     """The event's work and its inbox row in `uow`, left to commit: 'done', or 'duplicate' if it was handled."""
+    _lock(uow, sub, [payload])
     try:
         with uow.conn.begin_nested():
             _TRACK.run(uow.conn, _tracking(sub, envelope.event_id))
@@ -61,6 +34,12 @@ def apply(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> st
         return _duplicate(sub, envelope)
     _run_handler(uow, sub, envelope, payload)
     return "done"
+
+
+def _lock(uow: UnitOfWork, sub: Subscription, payloads: list[Any]) -> None:
+    if sub.locks is not None:
+        for key in sorted({key for payload in payloads for key in sub.locks(payload)}):
+            uow.lock(key)
 
 
 def _duplicate(sub: Subscription, envelope: Any) -> str:
@@ -125,9 +104,7 @@ def _apply_batch(
     spans: list[Any] = []  # their spans (None when tracing is off): the lines logged after commit name their traces
     with db.uow() as uow:
         seen = set() if fresh else _seen(uow, sub, [envelope.event_id for envelope, _ in decoded])
-        if sub.lock_key is not None:
-            for key in sorted({key for _, payload in decoded if (key := sub.lock_key(payload))}):
-                uow.lock(key)
+        _lock(uow, sub, [payload for _, payload in decoded])
         for envelope, payload in decoded:
             if envelope.event_id in seen:
                 outcomes.append(_duplicate(sub, envelope))

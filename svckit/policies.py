@@ -1,12 +1,16 @@
-"""Event policies: a handler per event type, typed by its generated event and found by the envelope's type."""
+"""Event policies: a handler per event type, typed by its generated event and found by the envelope's type;
+the durable consumers that apply them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar, cast
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from svckit import events
 from svckit.events import EventEnvelope
 from svckit.uow import UnitOfWork
 
@@ -30,3 +34,28 @@ def on(event_type: type[E], handler: Callable[[W, E, EventEnvelope], None]) -> t
 
     run.__name__ = getattr(handler, "__name__", run.__name__)
     return event_type.DESCRIPTOR.name, run
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A durable consumer `<svc>-<purpose>` on one producer's stream, with a handler per event type.
+
+    `locks`: the keys of UnitOfWork.lock that an event's handler takes. Its transaction takes them first, in
+    sorted order (which the handlers' own order must agree with): transactions of several consumers (and
+    replicas) locking the same keys in other orders would deadlock on PostgreSQL.
+    """
+
+    durable: str
+    producer: str
+    handlers: dict[str, Handler]
+    locks: Callable[[Any], Iterable[str]] | None = None
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30,
+            max_ack_pending=1000,
+            filter_subjects=sorted(events.subject(self.producer, t) for t in self.handlers),
+        )

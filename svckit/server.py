@@ -21,8 +21,8 @@ from svckit import broker, events, gauges, grpcmetrics, metrics, tracing
 from svckit.config import Settings
 from svckit.consumer import consume
 from svckit.db import Database
-from svckit.inbox import Subscription
 from svckit.outbox import OutboxRelay
+from svckit.policies import Subscription
 from svckit.retries import Redelivery
 from svckit.waits import Underway
 from svckit.wire import RejectMalformed

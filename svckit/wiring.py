@@ -7,7 +7,7 @@ import importlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,7 @@ from sqlalchemy import inspect, text
 from svckit import logs, tracing
 from svckit.config import Settings
 from svckit.db import Database
-from svckit.inbox import Subscription
-from svckit.policies import Policies
+from svckit.policies import Policies, Subscription
 from svckit.server import App, Servicer, serve
 from svckit.uow import UnitOfWork
 
@@ -59,12 +58,12 @@ def servicer(add: Callable[[Any, Any], None], impl: object, file: FileDescriptor
 
 
 def consumers(
-    service: str, purpose: str, policies: Policies, lock_key: Callable[[Any], str | None] | None = None
+    service: str, purpose: str, policies: Policies, locks: Callable[[Any], Iterable[str]] | None = None
 ) -> list[Subscription]:
     """One durable consumer `<service>-<producer>-<purpose>` per producer whose events the service handles;
-    `lock_key`: the UnitOfWork.lock key its handlers take for an event (see Subscription)."""
+    `locks`: the UnitOfWork.lock keys its handlers take for an event (see Subscription)."""
     return [
-        Subscription(f"{service}-{producer}-{purpose}", producer, handlers, lock_key)
+        Subscription(f"{service}-{producer}-{purpose}", producer, handlers, locks)
         for producer, handlers in policies.items()
     ]
 

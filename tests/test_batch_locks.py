@@ -3,7 +3,7 @@
 The view's three consumers (and their replicas) each apply a fetched batch in one transaction, and each event's
 handler locks its room. Two batches holding one room each and waiting for the other's deadlocked: PostgreSQL
 aborted one after a second, and its events were redelivered later. A batch now takes its events' locks first,
-in one order (svckit.inbox.Subscription.lock_key).
+in one order (svckit.inbox.Subscription.locks).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import pytest
 
 from svckit import events
 from svckit.db import Database
-from svckit.inbox import Subscription, handle_batch
+from svckit.inbox import handle_batch
+from svckit.policies import Subscription
 from svckit.tables import inbox, plumbing
 from svckit.uow import UnitOfWork
 from tests.dbs import database_url, skip_without
@@ -65,7 +66,7 @@ class Meeting:
 
 def test_two_batches_locking_two_rooms_in_opposite_orders_apply_every_event_once(db: Database) -> None:
     meeting = Meeting()
-    sub = Subscription("view-room-test", "room", {"RoomRegistered": meeting}, lambda e: f"room:{e.room_id}")
+    sub = Subscription("view-room-test", "room", {"RoomRegistered": meeting}, lambda e: [f"room:{e.room_id}"])
     batches = [[message("a"), message("b")], [message("b"), message("a")]]
     with ThreadPoolExecutor(2) as pool:
         outcomes = list(pool.map(meeting.run, [db, db], [sub, sub], [0, 1], batches))

@@ -15,7 +15,8 @@ from room_svc.domain import RoomRegistered
 from svckit import gauges, grpcmetrics, metrics
 from svckit.db import Database
 from svckit.idempotency import Answer, Replay
-from svckit.inbox import Subscription, handle, handle_batch
+from svckit.inbox import handle, handle_batch
+from svckit.policies import Subscription
 from svckit.retries import bury
 from svckit.tables import plumbing
 from svckit.uow import UnitOfWork

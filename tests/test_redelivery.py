@@ -15,8 +15,8 @@ from svckit import events
 from svckit.config import Settings, SettingsError
 from svckit.db import Database
 from svckit.deadletters import ReplayRefused, listing, replay, subscription
-from svckit.inbox import Subscription, handle, process
-from svckit.policies import Handler
+from svckit.inbox import handle, process
+from svckit.policies import Handler, Subscription
 from svckit.retries import Failed, Overdue, Redelivery, Retrying, RetryLater
 from svckit.tables import dead_letters, delivery_failures, plumbing
 from svckit.uow import UnitOfWork

@@ -18,8 +18,9 @@ from room_svc.domain import RoomRegistered
 from svckit import events, migrate, tracing
 from svckit.config import Settings
 from svckit.db import Database
-from svckit.inbox import Subscription, handle_batch
+from svckit.inbox import handle_batch
 from svckit.outbox import OutboxRelay
+from svckit.policies import Subscription
 from svckit.tables import outbox
 from svckit.uow import Committed, UnitOfWork
 

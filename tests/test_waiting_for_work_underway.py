@@ -13,7 +13,7 @@ import pytest
 from svckit import broker, events
 from svckit.consumer import consume
 from svckit.db import Database
-from svckit.inbox import Subscription
+from svckit.policies import Subscription
 from svckit.retries import Redelivery, RetryLater
 from svckit.tables import plumbing
 from svckit.uow import UnitOfWork

@@ -45,10 +45,10 @@ def _room_key(room_id: str) -> str:
     return f"roomview:{room_id}"
 
 
-def lock_key(event: Message) -> str | None:
-    """The lock an event's handler takes: its room's (svckit.inbox.Subscription.lock_key)."""
+def locks(event: Message) -> list[str]:
+    """The lock an event's handler takes: its room's, if it names one (svckit.inbox.Subscription.locks)."""
     room_id: str = getattr(event, "room_id", "")
-    return _room_key(room_id) if room_id else None
+    return [_room_key(room_id)] if room_id else []
 
 
 def _stamp(envelope: EventEnvelope) -> Stamp:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bnb.view.v1 import view_pb2, view_pb2_grpc
 from svckit import wiring
 from svckit.config import Settings
-from svckit.inbox import Subscription
+from svckit.policies import Subscription
 from svckit.server import App
 from view_svc import handlers, service
 from view_svc.unit_of_work import ViewUnitOfWork
@@ -15,7 +15,7 @@ UNIT_OF_WORK = ViewUnitOfWork  # with the context's repositories; its consumers 
 
 def subscriptions() -> list[Subscription]:
     """The projection's consumers, one per stream; the rebuild replays through the same ones."""
-    return wiring.consumers("view", "projection", handlers.POLICIES, handlers.lock_key)
+    return wiring.consumers("view", "projection", handlers.POLICIES, handlers.locks)
 
 
 def build(settings: Settings) -> App:

@@ -14,7 +14,8 @@ from nats.js.errors import NotFoundError
 from svckit import broker, events, logs, migrate
 from svckit.config import Settings
 from svckit.db import Database
-from svckit.inbox import Subscription, handle_batch
+from svckit.inbox import handle_batch
+from svckit.policies import Subscription
 from svckit.tables import dead_letters, inbox
 from view_svc import repository
 from view_svc.main import UNIT_OF_WORK, subscriptions

@@ -13,7 +13,8 @@ from message_svc.domain import MessageFilter
 from message_svc.tests.fakes import FakeSender, work, wrap
 from svckit.db import Database
 from svckit.events import subject
-from svckit.inbox import Subscription, handle
+from svckit.inbox import handle
+from svckit.policies import Subscription
 from svckit.tables import dead_letters
 
 CONFIRMED = ev.ReservationConfirmed(reservation_id="r1", room_id="room1", guest_id="g1", host_id="h1")

@@ -100,9 +100,12 @@ def test_interrupted_saga_is_compensated_by_recovery(db: FakeReservationUnitOfWo
 
 def test_payment_event_confirms_and_cancellation_is_final(db: FakeReservationUnitOfWork) -> None:
     r = request(make_saga(db, FakeRooms(), FakePayments(), 10))
+    approved = ev.PaymentApproved(reservation_id=r.reservation_id)
+    db.locked.clear()
     with db() as uow:
-        handlers.on_payment_approved(uow, ev.PaymentApproved(reservation_id=r.reservation_id), EventEnvelope())
+        handlers.on_payment_approved(uow, approved, EventEnvelope())
         uow.commit()
+    assert db.locked == handlers.locks(approved)  # what svckit.inbox takes before the handler
     assert handlers.get_reservation(db, r.reservation_id, GUEST_G1).status == "confirmed"
     assert handlers.cancel_reservation(db, r.reservation_id, GUEST_G1).status == "cancelled"
     with pytest.raises(domain.NotCancellable, match="already cancelled"):

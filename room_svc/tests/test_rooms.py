@@ -97,6 +97,20 @@ def test_confirmed_reservation_reserves_the_room_and_refund_frees_it(units: Fake
     assert kinds == ["RoomRegistered", "RoomHeld", "RoomReserved", "RoomReleased"]
 
 
+def test_a_consumed_events_handler_locks_what_its_transaction_took_first(units: FakeRoomUnitOfWork) -> None:
+    room = handlers.register_room(units, "h1", "House", 100)
+    handlers.hold_room(units, "r1", room.room_id, "g1", "2031-01-01", "2031-01-03")
+    confirmed = ev.ReservationConfirmed(reservation_id="r1", room_id=room.room_id)
+    refunded = ev.PaymentRefunded(reservation_id="r1", room_id=room.room_id)
+    with units() as uow:
+        handlers.on_reservation_confirmed(uow, confirmed, NO_ENVELOPE)
+        handlers.on_payment_refunded(uow, refunded, NO_ENVELOPE)
+        uow.commit()
+    # svckit.inbox takes locks(event), sorted, before the handler: the handler's own order must agree
+    assert units.locked == handlers.locks(confirmed) + handlers.locks(refunded)
+    assert handlers.locks(confirmed) == sorted(handlers.locks(confirmed)) == ["hold:r1", f"room:{room.room_id}"]
+
+
 def test_a_stay_must_have_at_least_one_night(units: FakeRoomUnitOfWork) -> None:
     room = handlers.register_room(units, "h1", "House", 100)
     for check_in, check_out in [("2031-01-02", "2031-01-02"), ("2031-01-03", "2031-01-01"), ("x", "2031-01-01")]:

@@ -129,8 +129,10 @@ def test_each_change_of_a_rooms_view_holds_the_rooms_lock_which_a_batch_takes_fi
     deliver(units, wrap(confirmed, 5), wrap(registered))
     assert units.locked == ["roomview:room1"] * 2  # PostgreSQL: three consumers write one room's row
     # svckit.inbox takes these keys, sorted, before a batch's handlers run (tests/test_batch_locks.py)
-    assert {sub.lock_key for sub in main.subscriptions()} == {handlers.lock_key}
-    assert [handlers.lock_key(e) for e in (confirmed, registered, ev.RoomRegistered())] == [*units.locked, None]
+    assert {sub.locks for sub in main.subscriptions()} == {handlers.locks}
+    assert [handlers.locks(e) for e in (confirmed, registered, ev.RoomRegistered())] == [[k] for k in units.locked] + [
+        []
+    ]
 
 
 def test_an_older_room_status_never_overwrites_a_newer_one(backend: Backend) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from bnb.events.v1 import events_pb2 as ev
 from svckit.db import Database
 from svckit.events import decode
-from svckit.inbox import Subscription, handle
+from svckit.inbox import handle
+from svckit.policies import Subscription
 from svckit.tables import dead_letters, inbox
 from view_svc import handlers
 from view_svc.main import subscriptions
