@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from sqlalchemy.exc import IntegrityError
 
@@ -12,6 +11,7 @@ from payment_svc import domain
 from payment_svc.domain import Payment
 from payment_svc.unit_of_work import PaymentWork
 from svckit.events import EventEnvelope
+from svckit.ids import new_id
 from svckit.logs import correlated
 from svckit.policies import Policies, on
 from svckit.tables import now
@@ -24,7 +24,7 @@ def approve_payment(
     units: Units[PaymentWork], reservation_id: str, guest_id: str, room_id: str, amount: int
 ) -> Payment:
     """Approve the reservation's payment; approving again returns the same payment, never a second one."""
-    payment = domain.approve(str(uuid.uuid4()), reservation_id, guest_id, room_id, amount, now())
+    payment = domain.approve(new_id(), reservation_id, guest_id, room_id, amount, now())
     try:
         with correlated(reservation_id), units() as uow:
             if uow.payments.by_reservation(reservation_id) is None:
@@ -55,7 +55,7 @@ def _refund(uow: PaymentWork, reservation_id: str) -> Payment | None:
     """Refund once; with no payment yet, leave a tombstone so that a late approval is refused."""
     payment = uow.payments.by_reservation(reservation_id)
     if payment is None:
-        uow.payments.add(domain.voided(str(uuid.uuid4()), reservation_id, now()))
+        uow.payments.add(domain.voided(new_id(), reservation_id, now()))
         return None
     if payment.status != domain.APPROVED:
         return payment

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -19,6 +18,7 @@ from svckit.caller import Caller
 from svckit.calls import Deadline
 from svckit.events import EventEnvelope
 from svckit.idempotency import Key
+from svckit.ids import new_id
 from svckit.logs import correlated
 from svckit.policies import Policies, on
 from svckit.retries import RetryLater
@@ -93,7 +93,7 @@ async def request_reservation(
 
     An idempotency key is claimed with the pending row and answered with the approved one (or the refusal).
     """
-    r = domain.request(str(uuid.uuid4()), room_id, guest_id, check_in, check_out, today, saga.max_days_ahead, now())
+    r = domain.request(new_id(), room_id, guest_id, check_in, check_out, today, saga.max_days_ahead, now())
     with correlated(r.reservation_id), saga.underway.running(r.reservation_id):
         await saga.db.run(_begin, saga.units, r, saga.max_per_guest, key)
         paying = False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import uuid
 
 from bnb.events.v1 import events_pb2 as ev
 from room_svc import domain
@@ -12,6 +11,7 @@ from room_svc.domain import Hold, Review, Room
 from room_svc.unit_of_work import RoomWork
 from svckit.events import EventEnvelope
 from svckit.idempotency import Key
+from svckit.ids import new_id
 from svckit.logs import correlated
 from svckit.policies import Policies, on
 from svckit.tables import now
@@ -24,7 +24,7 @@ def register_room(
     units: Units[RoomWork], host_id: str, description: str, price_per_night: int, key: Key | None = None
 ) -> Room:
     """A new room; with an idempotency key, its reply is stored under the key in the same transaction."""
-    room = domain.new_room(str(uuid.uuid4()), host_id, description, price_per_night, now())
+    room = domain.new_room(new_id(), host_id, description, price_per_night, now())
     with units() as uow:
         uow.keys.claim(key)
         uow.rooms.add(room)
@@ -52,7 +52,7 @@ def create_review(
     with units() as uow:
         uow.keys.claim(key)
         room = _room(uow, room_id)
-        review = domain.new_review(str(uuid.uuid4()), room, guest_id, rating, text, now())
+        review = domain.new_review(new_id(), room, guest_id, rating, text, now())
         if not uow.holds.has_stayed(room_id, guest_id):
             raise domain.NoStay(f"guest {guest_id} has no confirmed reservation of room {room_id} to review")
         uow.reviews.add(review)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bnb.events.v1 import envelope_pb2, events_pb2
+from svckit.ids import new_id
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -37,7 +37,7 @@ def envelope(event: DataclassInstance, *, producer: str, aggregate_id: str) -> E
     occurred = Timestamp()
     occurred.GetCurrentTime()
     return EventEnvelope(
-        event_id=str(uuid.uuid4()),
+        event_id=new_id(),
         type=event_type,
         aggregate_id=aggregate_id,
         correlation_id=getattr(event, "reservation_id", "") or aggregate_id,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import time
+import uuid
 
 import pytest
 
-from svckit.ids import InvalidId, check_id
+from svckit.ids import InvalidId, check_id, is_id, new_id
 from svckit.paging import MAX_PAGE_SIZE, BadPageToken, next_token, page
 
 ID_RULE = "must be an id of at most 64 printable ASCII characters without spaces"
@@ -62,3 +64,16 @@ def test_forged_page_tokens_are_refused(token: str) -> None:
     with pytest.raises(BadPageToken) as refused:
         page(10, token)
     assert str(refused.value) == "invalid page_token: send the next_page_token of the page before"
+
+
+def test_new_ids_are_uuid7_that_sort_by_the_millisecond_they_were_made() -> None:
+    before = time.time_ns() // 1_000_000
+    first = new_id()
+    after = time.time_ns() // 1_000_000
+    parsed = uuid.UUID(first)
+    assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, first)
+    assert before <= parsed.int >> 80 <= after and is_id(first)
+    while time.time_ns() // 1_000_000 == after:
+        pass  # the next millisecond: an id made then sorts after every id made before it
+    later = [new_id() for _ in range(10_000)]
+    assert min(later) > first and len(set(later)) == len(later)
