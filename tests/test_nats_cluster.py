@@ -74,7 +74,9 @@ def test_the_services_streams_have_three_replicas(cluster_mesh: tuple[Mesh, http
         infos = {s: await js.stream_info(s) for s in STREAMS}  # type: ignore[attr-defined]
         return {s: (i.config.num_replicas, 1 + len(i.cluster.replicas or [])) for s, i in infos.items()}
 
-    assert eventually(lambda: jetstream(mesh, replicas), timeout_s=30) == {s: (3, 3) for s in STREAMS}
+    wanted = {s: (3, 3) for s in STREAMS}  # configured, and placed: a leader and two followers
+    # Until placement settles, a stream may list a peer too many (seen once in CI: ROOM with four).
+    assert eventually(lambda: (found := jetstream(mesh, replicas)) == wanted and found, timeout_s=30) == wanted
 
 
 def test_a_node_killed_while_events_flow_loses_none_and_the_view_gets_each_once(
