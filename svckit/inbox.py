@@ -37,9 +37,8 @@ def apply(uow: UnitOfWork, sub: Subscription, envelope: Any, payload: Any) -> st
 
 
 def _lock(uow: UnitOfWork, sub: Subscription, payloads: list[Any]) -> None:
-    if sub.locks is not None:
-        for key in sorted({key for payload in payloads for key in sub.locks(payload)}):
-            uow.lock(key)
+    if (locks := sub.locks) is not None:
+        uow.lock_all(key for payload in payloads for key in locks(payload))
 
 
 def _duplicate(sub: Subscription, envelope: Any) -> str:

@@ -40,9 +40,9 @@ def on(event_type: type[E], handler: Callable[[W, E, EventEnvelope], None]) -> t
 class Subscription:
     """A durable consumer `<svc>-<purpose>` on one producer's stream, with a handler per event type.
 
-    `locks`: the keys of UnitOfWork.lock that an event's handler takes. Its transaction takes them first, in
-    sorted order (which the handlers' own order must agree with): transactions of several consumers (and
-    replicas) locking the same keys in other orders would deadlock on PostgreSQL.
+    `locks`: the keys of UnitOfWork.lock that an event's handler takes. Its transaction takes them first
+    (UnitOfWork.lock_all: sorted, which the handlers' own order must agree with): transactions of several consumers
+    (and replicas) locking the same keys in other orders would deadlock on PostgreSQL.
     """
 
     durable: str

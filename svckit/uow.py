@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
 from sqlalchemy import Connection, RootTransaction, text
@@ -121,6 +121,12 @@ class UnitOfWork:
             digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
         # SQLite: BEGIN IMMEDIATE already holds the database's single write lock.
+
+    def lock_all(self, keys: Iterable[str]) -> None:
+        """lock() each of `keys` in sorted order: transactions that take their keys in one order never deadlock."""
+        if self.conn.dialect.name == "postgresql":  # else nothing to take: `keys` is not even read
+            for key in sorted(set(keys)):
+                self.lock(key)
 
     def emit(self, event: DataclassInstance, *, aggregate_id: str) -> None:
         """Write `event` to the outbox in this transaction; the relay publishes it after commit."""
