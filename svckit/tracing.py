@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -25,9 +26,11 @@ _W3C = TraceContextTextMapPropagator()
 _UNTRACED = ("/grpc.health.", "/grpc.reflection.")  # Envoy's health checks would flood the traces
 _OFF = contextlib.nullcontext()
 _ROOT = otel_context.Context()
+_TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _RPC = {"rpc.system": "grpc"}  # the span's name is the method's path: service and method need no attributes
 _FAULTS = {grpc.StatusCode[name] for name in ("UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS")}
 Metadata = tuple[tuple[str, str], ...]
+_NO_METADATA: contextlib.nullcontext[Metadata] = contextlib.nullcontext(())
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
 
 
@@ -44,10 +47,34 @@ def setup(service: str, endpoint: str) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    from svckit.otel import FixedResource, ParentOrAlways
+
+    resource = FixedResource(Resource.create({"service.name": service}))
+    provider = TracerProvider(resource=resource, sampler=ParentOrAlways())
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
     install(provider)
     logger.info("tracing on: spans of %s go to %s", service, endpoint)
+
+
+class _Current:
+    """trace.use_span(span, end_on_exit=True), without its two generators: `span` is current inside the block,
+    records an exception raised in it (its status then ERROR), and ends when the block is left."""
+
+    __slots__ = ("_token", "span")
+
+    def __init__(self, span: trace.Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> Any:
+        self._token = otel_context.attach(trace.set_span_in_context(self.span))
+        return self.span
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        otel_context.detach(self._token)
+        if isinstance(exc, Exception):  # as use_span: not a cancellation, nor an exit
+            self.span.record_exception(exc)
+            self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        self.span.end()
 
 
 def install(provider: Any) -> None:
@@ -74,15 +101,14 @@ def traceparent() -> str | None:
 
 
 def _continuing(parent: str | None) -> otel_context.Context:
-    """The context of a `traceparent` we wrote ourselves (version 00, from traceparent()); a root's without one.
+    """The context of a version-00 `traceparent` (what traceparent() writes); a root's without a valid one.
 
-    Parsed by hand: the propagator's general parser (regular expressions, tracestate) costs more per event.
+    One compiled match: the propagator's general parser (a regular expression looked up per call, versions, the
+    tracestate) costs more per event.
     """
-    if parent and len(parent) == 55 and parent.startswith("00-"):
-        try:
-            ctx = SpanContext(int(parent[3:35], 16), int(parent[36:52], 16), True, TraceFlags(int(parent[53:], 16)))
-        except ValueError:
-            return _ROOT
+    if parent and (found := _TRACEPARENT_00.fullmatch(parent)):
+        trace_id, span_id, flags = found.groups()
+        ctx = SpanContext(int(trace_id, 16), int(span_id, 16), True, TraceFlags(int(flags, 16)))
         if ctx.is_valid:
             return trace.set_span_in_context(NonRecordingSpan(ctx), _ROOT)
     return _ROOT
@@ -109,8 +135,7 @@ def consumed(durable: str, envelope: Any, parent: str | None) -> contextlib.Abst
     # Two attributes: each costs a few µs per span to set and to export, and the span's name and service say
     # the rest (the event type, the consumer); the correlation id finds a reservation's traces.
     attributes = {"messaging.message.id": envelope.event_id, "bnb.correlation_id": envelope.correlation_id}
-    span = _tracer.start_span(f"process {envelope.type}", _continuing(parent), SpanKind.CONSUMER, attributes)
-    return trace.use_span(span, end_on_exit=True)
+    return _Current(_tracer.start_span(f"process {envelope.type}", _continuing(parent), SpanKind.CONSUMER, attributes))
 
 
 def resumed(span: trace.Span | None) -> contextlib.AbstractContextManager[Any]:
@@ -130,13 +155,23 @@ def _status(span: trace.Span, code: grpc.StatusCode | None) -> None:
         span.set_status(Status(StatusCode.ERROR, code.name))
 
 
+def _caller(carrier: Mapping[str, str | bytes]) -> otel_context.Context:
+    """The context a call's `traceparent` (and `tracestate`) metadata continue; a root's when none came.
+
+    A lone version-00 traceparent (what svckit's clients send) is parsed by hand; anything else by the propagator.
+    """
+    parent = carrier.get("traceparent")
+    if len(carrier) == 1 and isinstance(parent, str) and (ctx := _continuing(parent)) is not _ROOT:
+        return ctx
+    return _W3C.extract(carrier) if carrier else _ROOT
+
+
 def _traced(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     name = method.lstrip("/")
 
     async def call(request: Any, context: Context) -> Any:
         carrier = {k: v for k, v in (context.invocation_metadata() or ()) if k in ("traceparent", "tracestate")}
-        parent = _W3C.extract(carrier) if carrier else otel_context.Context()  # none came: this call is the root
-        with trace.use_span(_tracer.start_span(name, parent, SpanKind.SERVER, _RPC), end_on_exit=True) as span:
+        with _Current(_tracer.start_span(name, _caller(carrier), SpanKind.SERVER, _RPC)) as span:
             try:
                 return await behavior(request, context)
             finally:
@@ -167,21 +202,25 @@ class TraceServer(grpc.aio.ServerInterceptor):
         return traced
 
 
-@contextlib.contextmanager
-def client(method: str) -> Iterator[Metadata]:
-    """A CLIENT span around one call of `method` (a path, /pkg.Service/Method); yields the metadata that carries
-    its `traceparent` (Envoy's mesh listener passes it on). With tracing off, no span and no metadata."""
+def client(method: str) -> contextlib.AbstractContextManager[Metadata]:
+    """A CLIENT span around one call of `method` (a path, /pkg.Service/Method); its block is given the metadata
+    that carries its `traceparent` (Envoy's mesh listener passes it on). With tracing off, no span and no metadata."""
     if not enabled:
-        yield ()
-        return
-    name = method.lstrip("/")
-    with trace.use_span(_tracer.start_span(name, kind=SpanKind.CLIENT, attributes=_RPC), end_on_exit=True) as span:
-        try:
-            yield (("traceparent", traceparent() or ""),)
-        except grpc.aio.AioRpcError as exc:
-            _status(span, exc.code())
-            raise
-        _status(span, grpc.StatusCode.OK)
+        return _NO_METADATA
+    return _Client(_tracer.start_span(method.lstrip("/"), kind=SpanKind.CLIENT, attributes=_RPC))
+
+
+class _Client(_Current):
+    __slots__ = ()
+
+    def __enter__(self) -> Metadata:
+        super().__enter__()
+        return (("traceparent", traceparent() or ""),)
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or isinstance(exc, grpc.aio.AioRpcError):
+            _status(self.span, exc.code() if exc is not None else grpc.StatusCode.OK)
+        super().__exit__(kind, exc, tb)
 
 
 def carrier_of(headers: Mapping[str, str] | None) -> str | None:

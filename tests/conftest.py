@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,6 +54,31 @@ class Nats:
     url: str
     monitor: int
     process: subprocess.Popen
+
+
+@pytest.fixture
+def spans() -> Iterator[Any]:
+    """Tracing on for the test, as BNB_OTLP_ENDPOINT turns it on (svckit.tracing.setup's sampler and resource), the
+    spans finished meanwhile kept in memory: an InMemorySpanExporter, with the tests' own tracer as `.tracer`."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from svckit import tracing
+    from svckit.otel import FixedResource, ParentOrAlways
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(
+        resource=FixedResource(Resource.create({"service.name": "room"})), sampler=ParentOrAlways()
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.install(provider)
+    exporter.tracer = provider.get_tracer("test")  # type: ignore[attr-defined]  # the tests' tracer rides along
+    try:
+        yield exporter
+    finally:
+        tracing.install(None)
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
 
@@ -36,20 +33,6 @@ class FakeJetStream:
         ack = asyncio.get_running_loop().create_future()
         ack.set_result(None)
         return ack
-
-
-@pytest.fixture
-def spans() -> Iterator[Any]:
-    """The spans finished meanwhile; tracing is on (in memory) for the test, as BNB_OTLP_ENDPOINT would turn it."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
-    exporter.tracer = provider.get_tracer("test")  # type: ignore[attr-defined]  # the tests' tracer rides along
-    try:
-        yield exporter
-    finally:
-        tracing.install(None)
 
 
 @pytest.fixture

@@ -1,0 +1,143 @@
+"""The spans svckit.tracing makes around calls served and made: whose children they are, and how they end."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+import pytest
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from svckit import tracing
+from svckit.otel import FixedResource
+
+TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+METHOD = "/bnb.room.v1.RoomHolds/HoldRoom"
+
+
+class Served:
+    """What the servicer's context gives the server span: the call's metadata, and the status it ended with."""
+
+    def __init__(self, *metadata: tuple[str, str]) -> None:
+        self.metadata = metadata
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", "Bearer x"), *self.metadata)
+
+    def code(self) -> grpc.StatusCode | None:
+        return None
+
+
+def serve(*metadata: tuple[str, str]) -> str:
+    """Serve one call with `metadata` through the server span; the traceparent its handler would hand on."""
+
+    async def behavior(request: Any, context: Any) -> str | None:
+        return tracing.traceparent()
+
+    handed_on: str | None = asyncio.run(tracing._traced(METHOD, behavior)(b"", Served(*metadata)))  # type: ignore[arg-type]
+    return handed_on or ""
+
+
+def parent_id(span: Any) -> str:
+    return f"{span.parent.span_id:016x}" if span.parent else ""
+
+
+def test_a_call_is_a_child_of_its_callers_traceparent(spans: InMemorySpanExporter) -> None:
+    handed_on = serve(("traceparent", f"00-{TRACE}-{SPAN}-01"))
+    (span,) = spans.get_finished_spans()
+    assert (f"{span.context.trace_id:032x}", parent_id(span)) == (TRACE, SPAN)
+    assert handed_on == f"00-{TRACE}-{span.context.span_id:016x}-01"  # what its events and calls carry on
+    assert (span.name, dict(span.attributes or {})) == (
+        METHOD.lstrip("/"),
+        {"rpc.system": "grpc", "rpc.grpc.status_code": 0},
+    )
+
+
+def test_a_callers_tracestate_is_kept(spans: InMemorySpanExporter) -> None:
+    serve(("traceparent", f"00-{TRACE}-{SPAN}-01"), ("tracestate", "vendor=opaque"))
+    (span,) = spans.get_finished_spans()
+    assert f"{span.context.trace_id:032x}" == TRACE and dict(span.context.trace_state) == {"vendor": "opaque"}
+
+
+def test_a_later_version_of_traceparent_is_continued(spans: InMemorySpanExporter) -> None:
+    serve(("traceparent", f"01-{TRACE}-{SPAN}-01-what-comes-next"))  # W3C: parse what version 00 defines
+    (span,) = spans.get_finished_spans()
+    assert (f"{span.context.trace_id:032x}", parent_id(span)) == (TRACE, SPAN)
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        f"00-{TRACE.upper()}-{SPAN}-01",  # W3C: lower-case hex only
+        f"00-{'4_' * 16}-{SPAN}-01",  # int() would take the underscores
+        f"00-{'+' + TRACE[1:]}-{SPAN}-01",
+        f"00-{TRACE}-{SPAN}-01-more",  # version 00 has exactly four fields
+        f"ff-{TRACE}-{SPAN}-01",  # a version no one may send
+        f"00-{'0' * 32}-{SPAN}-01",  # the invalid trace id
+    ],
+)
+def test_a_malformed_traceparent_starts_a_trace_of_the_calls_own(traceparent: str, spans: InMemorySpanExporter) -> None:
+    serve(("traceparent", traceparent))
+    (span,) = spans.get_finished_spans()
+    assert span.parent is None and f"{span.context.trace_id:032x}" != TRACE
+
+
+def test_a_caller_that_sampled_its_trace_out_gets_no_spans(spans: InMemorySpanExporter) -> None:
+    handed_on = serve(("traceparent", f"00-{TRACE}-{SPAN}-00"))
+    assert spans.get_finished_spans() == ()
+    assert handed_on.startswith(f"00-{TRACE}-") and handed_on.endswith("-00")  # its calls and events say so on
+
+
+async def _called(outcome: BaseException | None) -> tuple[tuple[str, str], ...]:
+    with tracing.client(METHOD) as metadata:
+        if outcome is not None:
+            raise outcome
+    return metadata
+
+
+@pytest.mark.parametrize(
+    ("outcome", "code", "status"),
+    [
+        (None, 0, StatusCode.UNSET),
+        (
+            grpc.aio.AioRpcError(grpc.StatusCode.NOT_FOUND, grpc.aio.Metadata(), grpc.aio.Metadata()),
+            5,
+            StatusCode.ERROR,
+        ),
+        (RuntimeError("no channel"), None, StatusCode.ERROR),
+    ],
+)
+def test_a_call_made_is_a_client_span_that_says_how_it_ended(
+    outcome: BaseException | None, code: int | None, status: StatusCode, spans: InMemorySpanExporter
+) -> None:
+    with spans.tracer.start_as_current_span("request") as request:  # type: ignore[attr-defined]
+        try:
+            metadata = asyncio.run(_called(outcome))
+        except (grpc.aio.AioRpcError, RuntimeError) as exc:
+            assert exc is outcome
+        else:
+            (client,) = [s for s in spans.get_finished_spans() if s.name == METHOD.lstrip("/")]
+            ctx = client.context
+            assert metadata == (("traceparent", f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"),)
+    assert not trace.get_current_span().get_span_context().is_valid  # the client span is no longer current
+    (client,) = [s for s in spans.get_finished_spans() if s.name == METHOD.lstrip("/")]
+    assert parent_id(client) == f"{request.get_span_context().span_id:016x}"
+    assert ((client.attributes or {}).get("rpc.grpc.status_code"), client.status.status_code) == (code, status)
+    assert [e.name for e in client.events] == ([] if outcome is None else ["exception"])
+
+
+def test_the_resource_is_hashed_once_and_groups_every_span(spans: InMemorySpanExporter) -> None:
+    plain = Resource.create({"service.name": "room"})
+    fixed = FixedResource(plain)
+    assert (fixed == plain, hash(fixed) == hash(plain), fixed.attributes == plain.attributes) == (True, True, True)
+    for method in ("/a.B/C", "/a.B/D", "/a.B/E"):
+        serve()
+        with tracing.client(method):
+            pass
+    (grouped,) = encode_spans(spans.get_finished_spans()).resource_spans
+    assert sum(len(s.spans) for s in grouped.scope_spans) == 6
