@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -20,6 +23,7 @@ from svckit.waits import Underway
 logger = logging.getLogger(__name__)
 
 RETRY_DELAY_S = 1.0  # after a fault that could not be counted (the database away) or a lost broker
+STOP_WAIT_S = 5.0  # how long a stopping service lets the batch in hand end (it may wait for work underway, WAIT_S)
 WAIT_S = 10.0  # the longest an event waits for work underway here before it is redelivered after a delay instead
 
 
@@ -59,22 +63,39 @@ async def consume(
     await _bind_consumer(nc.jetstream(), stream, sub)
     while True:
         try:
-            async for msgs in pull.batches(nc, stream, sub.durable):
-                items = [(m.data, m.subject, m.metadata.sequence.stream) for m in msgs]
-                if again := sum(m.metadata.num_delivered > 1 for m in msgs):
-                    metrics.redelivered(sub.durable, again)
-                parents = _parents(msgs) if tracing.enabled else None
-                fresh = not again  # first deliveries only: the inbox's primary key alone tells a duplicate
-                outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents, fresh)
-                if underway and any(isinstance(o, RetryLater) and o.awaits for o in outcomes):
-                    again_args = (underway, redelivery, retrying, parents)
-                    pairs = zip(items, outcomes, strict=True)
-                    outcomes = [*await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))]
-                for msg, outcome in zip(msgs, outcomes, strict=True):
-                    await _settle(sub, msg, outcome, redelivery)
+            async with contextlib.aclosing(pull.batches(nc, stream, sub.durable)) as batches:
+                async for msgs in batches:  # a batch is applied and settled whole, even when the service stops
+                    await _whole(_apply(db, sub, msgs, redelivery, retrying, underway))
         except Exception as exc:  # broker away: the durable keeps our place
             logger.warning("%s: consuming failed: %s", sub.durable, exc)
             await asyncio.sleep(RETRY_DELAY_S)
+
+
+async def _apply(db: Database, sub: Subscription, msgs: list[Msg], redelivery: Redelivery, retrying: Retrying,
+                 underway: Underway | None) -> None:  # fmt: skip
+    items = [(m.data, m.subject, m.metadata.sequence.stream) for m in msgs]
+    if again := sum(m.metadata.num_delivered > 1 for m in msgs):
+        metrics.redelivered(sub.durable, again)
+    parents = _parents(msgs) if tracing.enabled else None
+    fresh = not again  # first deliveries only: the inbox's primary key alone tells a duplicate
+    outcomes = await db.run(process, db, sub, items, redelivery, retrying, parents, fresh)
+    if underway and any(isinstance(o, RetryLater) and o.awaits for o in outcomes):
+        again_args = (underway, redelivery, retrying, parents)
+        pairs = zip(items, outcomes, strict=True)
+        outcomes = [*await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))]
+    for msg, outcome in zip(msgs, outcomes, strict=True):
+        await _settle(sub, msg, outcome, redelivery)
+
+
+async def _whole(work: Coroutine[Any, Any, None]) -> None:
+    """Await `work`; when this task is cancelled meanwhile (the service stops), let `work` end first (up to
+    STOP_WAIT_S), then stop: a batch committed and then cancelled before its acks would wait out the ack wait."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task], timeout=STOP_WAIT_S)
+        raise
 
 
 async def _waited(db: Database, sub: Subscription, item: list[Item], outcome: Outcome, underway: Underway,

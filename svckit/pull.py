@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ TIMED_OUT = "408"  # the request expired: ask again at once; any other status bu
 IDLE_HEARTBEAT = "100"
 
 
-async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> AsyncIterator[list[Msg]]:
+async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> AsyncGenerator[list[Msg], None]:
     """What has arrived, as soon as it arrives, in lists of at most MAX_BATCH.
 
     nats-py's `fetch` asks anew for every batch and waits for the server to say there is no more, which costs two
@@ -66,4 +67,21 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
                         await asyncio.sleep(RETRY_S)
                     break
     finally:
+        await _hand_back(sub, durable)
+
+
+async def _hand_back(sub: Subscription, durable: str) -> None:
+    """Stop the deliveries to this process, then NAK what arrived and was not handed on (a service stopping): it is
+    redelivered at once, to a replica or to this consumer when it is back, rather than after the ack wait."""
+    try:
         await sub.unsubscribe()
+        returned = 0
+        while sub.pending_msgs:
+            msg = await sub.next_msg()
+            if not (msg.headers and msg.headers.get("Status")):  # not a heartbeat nor the request's end
+                await msg.nak()
+                returned += 1
+        if returned:
+            logger.info("%s: %d messages handed back for redelivery", durable, returned)
+    except Exception as exc:  # the connection is gone: the ack wait brings them back
+        logger.info("%s: nothing handed back (%s); the ack wait redelivers", durable, exc)
