@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import grpc
 
-from svckit import grpcmetrics, tracing
+from svckit import grpcmetrics, grpctracing
 from svckit.caller import Context
 
 T = TypeVar("T")
@@ -64,12 +64,12 @@ async def call(rpc: Callable[..., Awaitable[T]], request: object, deadline: Dead
     Retries are the mesh's alone (Envoy's route retry policy, Istio's VirtualService in a cluster): a client
     layer on top would multiply the attempts under overload. Raises grpc.aio.AioRpcError; DEADLINE_EXCEEDED,
     without calling, when the deadline is already spent. Counted and timed by method and status (svckit.metrics),
-    and traced as a CLIENT span when tracing is on (svckit.tracing).
+    and traced as a CLIENT span when tracing is on (svckit.grpctracing).
     """
     remaining = deadline.remaining()
     if remaining < MIN_CALL_S:
         raise DeadlineSpent()
-    with tracing.client(grpcmetrics.method_of(rpc)) as traced:  # a CLIENT span, its traceparent as metadata
+    with grpctracing.client(grpcmetrics.method_of(rpc)) as traced:  # a CLIENT span, its traceparent as metadata
         return await grpcmetrics.client_call(rpc, request, timeout=remaining, metadata=(*metadata, *traced))
 
 

@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.js import JetStreamContext
 
-from svckit import broker, events, gauges, grpcmetrics, metrics, tracing
+from svckit import broker, events, gauges, grpcmetrics, grpctracing, metrics
 from svckit.config import Settings
 from svckit.consumer import consume
 from svckit.db import Database
@@ -106,7 +106,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
 
     options = [("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
     metrics.install(bool(settings.metrics_port))  # no port serves them: record none
-    interceptors = [*tracing.server_interceptors(), *grpcmetrics.server_interceptors(), RejectMalformed()]
+    interceptors = [*grpctracing.server_interceptors(), *grpcmetrics.server_interceptors(), RejectMalformed()]
     server = grpc.aio.server(interceptors=interceptors, options=options)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -5,33 +5,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from svckit.caller import Context, MethodHandler
-
 logger = logging.getLogger(__name__)
 
 # Off until setup(): the hot path then pays one check of this flag, and no interceptor is installed at all.
+# The spans of gRPC calls, served and made, are svckit.grpctracing's.
 enabled = False
 _tracer: trace.Tracer = trace.NoOpTracer()
 _provider: Any = None
 _W3C = TraceContextTextMapPropagator()
-_UNTRACED = ("/grpc.health.", "/grpc.reflection.")  # Envoy's health checks would flood the traces
 _OFF = contextlib.nullcontext()
 _ROOT = otel_context.Context()
 _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-_RPC = {"rpc.system": "grpc"}  # the span's name is the method's path: service and method need no attributes
-_FAULTS = {grpc.StatusCode[name] for name in ("UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS")}
-Metadata = tuple[tuple[str, str], ...]
-_NO_METADATA: contextlib.nullcontext[Metadata] = contextlib.nullcontext(())
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
 
 
 def setup(service: str, endpoint: str) -> None:
@@ -56,7 +48,7 @@ def setup(service: str, endpoint: str) -> None:
     logger.info("tracing on: spans of %s go to %s", service, endpoint)
 
 
-class _Current:
+class Current:
     """trace.use_span(span, end_on_exit=True), without its two generators: `span` is current inside the block,
     records an exception raised in it (its status then ERROR), and ends when the block is left."""
 
@@ -114,6 +106,22 @@ def _continuing(parent: str | None) -> otel_context.Context:
     return _ROOT
 
 
+def parent_of(carrier: Mapping[str, Any]) -> otel_context.Context:
+    """The context a W3C carrier (a call's `traceparent` and `tracestate` metadata) continues; a root's without one.
+
+    A lone version-00 traceparent (what svckit's clients send) is matched by hand; anything else by the propagator.
+    """
+    parent = carrier.get("traceparent")
+    if len(carrier) == 1 and isinstance(parent, str) and (ctx := _continuing(parent)) is not _ROOT:
+        return ctx
+    return _W3C.extract(carrier) if carrier else _ROOT
+
+
+def start(name: str, parent: otel_context.Context | None, kind: SpanKind, attributes: Any) -> trace.Span:
+    """A span of this process's tracer (a non-recording one while tracing is off)."""
+    return _tracer.start_span(name, parent, kind, attributes)
+
+
 def trace_id() -> str:
     """The current trace's id as 32 hex digits, or '' outside a span (and whenever tracing is off)."""
     if not enabled:
@@ -135,92 +143,12 @@ def consumed(durable: str, envelope: Any, parent: str | None) -> contextlib.Abst
     # Two attributes: each costs a few µs per span to set and to export, and the span's name and service say
     # the rest (the event type, the consumer); the correlation id finds a reservation's traces.
     attributes = {"messaging.message.id": envelope.event_id, "bnb.correlation_id": envelope.correlation_id}
-    return _Current(_tracer.start_span(f"process {envelope.type}", _continuing(parent), SpanKind.CONSUMER, attributes))
+    return Current(_tracer.start_span(f"process {envelope.type}", _continuing(parent), SpanKind.CONSUMER, attributes))
 
 
 def resumed(span: trace.Span | None) -> contextlib.AbstractContextManager[Any]:
     """Make an ended span current again, for the lines logged about its work after the transaction committed."""
     return _OFF if span is None else trace.use_span(span, end_on_exit=False)
-
-
-def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """[the server span interceptor] when tracing is on, else nothing to install."""
-    return [TraceServer()] if enabled else []
-
-
-def _status(span: trace.Span, code: grpc.StatusCode | None) -> None:
-    code = code or grpc.StatusCode.OK
-    span.set_attribute("rpc.grpc.status_code", code.value[0])
-    if code in _FAULTS:
-        span.set_status(Status(StatusCode.ERROR, code.name))
-
-
-def _caller(carrier: Mapping[str, str | bytes]) -> otel_context.Context:
-    """The context a call's `traceparent` (and `tracestate`) metadata continue; a root's when none came.
-
-    A lone version-00 traceparent (what svckit's clients send) is parsed by hand; anything else by the propagator.
-    """
-    parent = carrier.get("traceparent")
-    if len(carrier) == 1 and isinstance(parent, str) and (ctx := _continuing(parent)) is not _ROOT:
-        return ctx
-    return _W3C.extract(carrier) if carrier else _ROOT
-
-
-def _traced(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    name = method.lstrip("/")
-
-    async def call(request: Any, context: Context) -> Any:
-        carrier = {k: v for k, v in (context.invocation_metadata() or ()) if k in ("traceparent", "tracestate")}
-        with _Current(_tracer.start_span(name, _caller(carrier), SpanKind.SERVER, _RPC)) as span:
-            try:
-                return await behavior(request, context)
-            finally:
-                _status(span, context.code() if hasattr(context, "code") else None)
-
-    return call
-
-
-class TraceServer(grpc.aio.ServerInterceptor):
-    """A SERVER span per unary call, continuing the caller's `traceparent` metadata (a root span without one)."""
-
-    def __init__(self) -> None:
-        self._handlers: dict[str, MethodHandler] = {}
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> MethodHandler | None:
-        method = handler_call_details.method
-        if (known := self._handlers.get(method)) is not None:
-            return known
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None or method.startswith(_UNTRACED):
-            return handler
-        traced: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
-            unary_unary=_traced(method, handler.unary_unary)
-        )
-        self._handlers[method] = traced
-        return traced
-
-
-def client(method: str) -> contextlib.AbstractContextManager[Metadata]:
-    """A CLIENT span around one call of `method` (a path, /pkg.Service/Method); its block is given the metadata
-    that carries its `traceparent` (Envoy's mesh listener passes it on). With tracing off, no span and no metadata."""
-    if not enabled:
-        return _NO_METADATA
-    return _Client(_tracer.start_span(method.lstrip("/"), kind=SpanKind.CLIENT, attributes=_RPC))
-
-
-class _Client(_Current):
-    __slots__ = ()
-
-    def __enter__(self) -> Metadata:
-        super().__enter__()
-        return (("traceparent", traceparent() or ""),)
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is None or isinstance(exc, grpc.aio.AioRpcError):
-            _status(self.span, exc.code() if exc is not None else grpc.StatusCode.OK)
-        super().__exit__(kind, exc, tb)
 
 
 def carrier_of(headers: Mapping[str, str] | None) -> str | None:

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import select
 
 from room_svc.domain import RoomRegistered
-from svckit import events, migrate, tracing
+from svckit import events, grpctracing, migrate, tracing
 from svckit.config import Settings
 from svckit.db import Database
 from svckit.inbox import handle_batch
@@ -116,8 +116,8 @@ def test_nothing_is_traced_without_an_endpoint(db: Database) -> None:
     settings = Settings.from_env("room", {})
     assert settings.otlp_endpoint == ""
     tracing.setup(settings.service, settings.otlp_endpoint)
-    assert (tracing.enabled, tracing.server_interceptors()) == (False, [])
-    with tracing.client("/bnb.room.v1.RoomHolds/HoldRoom") as carried:
+    assert (tracing.enabled, grpctracing.server_interceptors()) == (False, [])
+    with grpctracing.client("/bnb.room.v1.RoomHolds/HoldRoom") as carried:
         assert carried == ()  # no span, nothing added to the call's metadata
     (handed,) = register(db, "room-1")
     assert handed[3] is None and tracing.trace_id() == ""

@@ -13,7 +13,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from svckit import tracing
+from svckit import grpctracing, tracing
 from svckit.otel import FixedResource
 
 TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
@@ -39,7 +39,7 @@ def serve(*metadata: tuple[str, str]) -> str:
     async def behavior(request: Any, context: Any) -> str | None:
         return tracing.traceparent()
 
-    handed_on: str | None = asyncio.run(tracing._traced(METHOD, behavior)(b"", Served(*metadata)))  # type: ignore[arg-type]
+    handed_on: str | None = asyncio.run(grpctracing._traced(METHOD, behavior)(b"", Served(*metadata)))  # type: ignore[arg-type]
     return handed_on or ""
 
 
@@ -94,7 +94,7 @@ def test_a_caller_that_sampled_its_trace_out_gets_no_spans(spans: InMemorySpanEx
 
 
 async def _called(outcome: BaseException | None) -> tuple[tuple[str, str], ...]:
-    with tracing.client(METHOD) as metadata:
+    with grpctracing.client(METHOD) as metadata:
         if outcome is not None:
             raise outcome
     return metadata
@@ -137,7 +137,7 @@ def test_the_resource_is_hashed_once_and_groups_every_span(spans: InMemorySpanEx
     assert (fixed == plain, hash(fixed) == hash(plain), fixed.attributes == plain.attributes) == (True, True, True)
     for method in ("/a.B/C", "/a.B/D", "/a.B/E"):
         serve()
-        with tracing.client(method):
+        with grpctracing.client(method):
             pass
     (grouped,) = encode_spans(spans.get_finished_spans()).resource_spans
     assert sum(len(s.spans) for s in grouped.scope_spans) == 6

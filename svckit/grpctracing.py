@@ -1,0 +1,91 @@
+"""The SERVER and CLIENT spans of gRPC calls (svckit.tracing's, when it is on): a server interceptor, continuing the
+caller's `traceparent` metadata, and a span around each call made, whose `traceparent` the call carries on."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from svckit import tracing
+from svckit.caller import Context, MethodHandler
+
+_UNTRACED = ("/grpc.health.", "/grpc.reflection.")  # Envoy's health checks would flood the traces
+_RPC = {"rpc.system": "grpc"}  # the span's name is the method's path: service and method need no attributes
+_FAULTS = {grpc.StatusCode[name] for name in ("UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS")}
+Metadata = tuple[tuple[str, str], ...]
+_NO_METADATA: contextlib.nullcontext[Metadata] = contextlib.nullcontext(())
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
+
+
+def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
+    """[the server span interceptor] when tracing is on, else nothing to install."""
+    return [TraceServer()] if tracing.enabled else []
+
+
+def _status(span: trace.Span, code: grpc.StatusCode | None) -> None:
+    code = code or grpc.StatusCode.OK
+    span.set_attribute("rpc.grpc.status_code", code.value[0])
+    if code in _FAULTS:
+        span.set_status(Status(StatusCode.ERROR, code.name))
+
+
+def _traced(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    name = method.lstrip("/")
+
+    async def call(request: Any, context: Context) -> Any:
+        carrier = {k: v for k, v in (context.invocation_metadata() or ()) if k in ("traceparent", "tracestate")}
+        with tracing.Current(tracing.start(name, tracing.parent_of(carrier), SpanKind.SERVER, _RPC)) as span:
+            try:
+                return await behavior(request, context)
+            finally:
+                _status(span, context.code() if hasattr(context, "code") else None)
+
+    return call
+
+
+class TraceServer(grpc.aio.ServerInterceptor):
+    """A SERVER span per unary call, continuing the caller's `traceparent` metadata (a root span without one)."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, MethodHandler] = {}
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> MethodHandler | None:
+        method = handler_call_details.method
+        if (known := self._handlers.get(method)) is not None:
+            return known
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None or method.startswith(_UNTRACED):
+            return handler
+        traced: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+            unary_unary=_traced(method, handler.unary_unary)
+        )
+        self._handlers[method] = traced
+        return traced
+
+
+def client(method: str) -> contextlib.AbstractContextManager[Metadata]:
+    """A CLIENT span around one call of `method` (a path, /pkg.Service/Method); its block is given the metadata
+    that carries its `traceparent` (Envoy's mesh listener passes it on). With tracing off, no span and no metadata."""
+    if not tracing.enabled:
+        return _NO_METADATA
+    return _Client(tracing.start(method.lstrip("/"), None, SpanKind.CLIENT, _RPC))
+
+
+class _Client(tracing.Current):
+    __slots__ = ()
+
+    def __enter__(self) -> Metadata:
+        super().__enter__()
+        return (("traceparent", tracing.traceparent() or ""),)
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or isinstance(exc, grpc.aio.AioRpcError):
+            _status(self.span, exc.code() if exc is not None else grpc.StatusCode.OK)
+        super().__exit__(kind, exc, tb)
