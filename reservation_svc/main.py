@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import clients, handlers, service
+from reservation_svc.saga import COMPENSATION_S, Saga, recover_stale
 from reservation_svc.unit_of_work import ReservationUnitOfWork
 from svckit import calls, idempotency, wiring
 from svckit.config import Settings, SettingsError, env_float, env_int
@@ -33,18 +34,18 @@ class ReservationSettings:
             recover_after_s=env_float("BNB_RECOVER_AFTER_SECONDS", 30.0, environ),
             max_days_ahead=env_int("BNB_MAX_DAYS_AHEAD", 730, environ, minimum=1),
         )
-        if settings.recover_after_s <= settings.deadline_s + handlers.COMPENSATION_S:
+        if settings.recover_after_s <= settings.deadline_s + COMPENSATION_S:
             raise SettingsError(
                 "BNB_RECOVER_AFTER_SECONDS must exceed BNB_SAGA_DEADLINE_SECONDS + "
-                f"{handlers.COMPENSATION_S:g}s, or recovery could undo a saga still running"
+                f"{COMPENSATION_S:g}s, or recovery could undo a saga still running"
             )
         return settings
 
 
-async def _recovery(saga: handlers.Saga, after_s: float) -> None:
+async def _recovery(saga: Saga, after_s: float) -> None:
     while True:
         try:
-            await handlers.recover_stale(saga, after_s)
+            await recover_stale(saga, after_s)
         except Exception:
             logger.exception("recovery pass failed")
         await asyncio.sleep(max(after_s / 3, 0.5))
@@ -53,7 +54,7 @@ async def _recovery(saga: handlers.Saga, after_s: float) -> None:
 def build(settings: Settings, extra: ReservationSettings) -> App:
     db = wiring.database(settings, UNIT_OF_WORK)
     channel = calls.channel(settings.mesh_addr)
-    saga = handlers.Saga(
+    saga = Saga(
         db,
         UNIT_OF_WORK.on(db),
         clients.MeshRooms(channel),

@@ -9,7 +9,7 @@ import grpc
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from reservation_svc import domain, handlers
 from reservation_svc.domain import Reservation
-from reservation_svc.handlers import Saga
+from reservation_svc.saga import Saga, request_reservation
 from svckit import caller
 from svckit.caller import GUEST, HOST, Context, resolve_caller
 from svckit.calls import Deadline
@@ -55,7 +55,7 @@ class ReservationService(reservation_pb2_grpc.ReservationServiceServicer):
     ) -> reservation_pb2.Reservation:
         guest_id = resolve_caller(context, GUEST, guest_id=request.guest_id).subject
         room_id = check_id("room_id", request.room_id, required=True)
-        r = await handlers.request_reservation(
+        r = await request_reservation(
             self.saga, room_id, guest_id, request.check_in, request.check_out,
             today=dt.datetime.now(dt.UTC).date(), deadline=self._deadline(context), key=key,
         )  # fmt: skip

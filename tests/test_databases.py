@@ -16,7 +16,7 @@ from payment_svc import handlers as payments
 from payment_svc import repository as payment_repo
 from payment_svc.unit_of_work import PaymentUnitOfWork
 from reservation_svc import domain as reservation_domain
-from reservation_svc import handlers as reservations
+from reservation_svc import saga as reservations
 from reservation_svc.unit_of_work import ReservationUnitOfWork
 from room_svc import domain as room_domain
 from room_svc import handlers as rooms

@@ -10,7 +10,7 @@ import pytest
 from bnb.events.v1 import events_pb2 as ev
 from reservation_svc import domain, handlers
 from reservation_svc.domain import Reservation
-from reservation_svc.handlers import Rooms, Saga
+from reservation_svc.saga import Rooms, Saga, _begin, recover_stale, request_reservation
 from reservation_svc.tests.fakes import FakePayments, FakeReservationUnitOfWork, FakeRooms
 from svckit.caller import Caller
 from svckit.calls import Deadline
@@ -32,7 +32,7 @@ def make_saga(uow: FakeReservationUnitOfWork, rooms: Rooms, payments: FakePaymen
 
 
 def request(saga: Saga, guest: str = "g1", check_in: str = "2030-02-01", check_out: str = "2030-02-04") -> Reservation:
-    return asyncio.run(handlers.request_reservation(saga, "room-1", guest, check_in, check_out, TODAY, Deadline(5)))
+    return asyncio.run(request_reservation(saga, "room-1", guest, check_in, check_out, TODAY, Deadline(5)))
 
 
 def rows(db: FakeReservationUnitOfWork) -> list[Reservation]:
@@ -91,9 +91,9 @@ def test_past_or_inverted_stays_are_refused_before_any_call(db: FakeReservationU
 def test_interrupted_saga_is_compensated_by_recovery(db: FakeReservationUnitOfWork) -> None:
     rooms, payments = FakeRooms(), FakePayments()
     stuck = domain.request("r-stuck", "room-1", "g1", "2030-02-01", "2030-02-02", TODAY, 730, dt.datetime.now(dt.UTC))
-    handlers._begin(db, stuck, 10)  # the process died right after this commit
+    _begin(db, stuck, 10)  # the process died right after this commit
     saga = make_saga(db, rooms, payments, 10)
-    assert asyncio.run(handlers.recover_stale(saga, older_than_s=-1)) == 1
+    assert asyncio.run(recover_stale(saga, older_than_s=-1)) == 1
     assert rooms.released == ["r-stuck"] and payments.refunded == ["r-stuck"]
     assert rows(db) == []
 
@@ -128,7 +128,7 @@ def test_a_lost_hold_reply_is_released_but_a_refused_hold_is_not(db: FakeReserva
         request(make_saga(db, lost, FakePayments(), 10))
     assert len(lost.released) == 1  # the hold may exist: releasing is idempotent
     assert [r.status for r in rows(db)] == ["pending"]  # it may also still land: recovery releases again, later
-    asyncio.run(handlers.recover_stale(make_saga(db, lost, FakePayments(), 10), older_than_s=-1))
+    asyncio.run(recover_stale(make_saga(db, lost, FakePayments(), 10), older_than_s=-1))
     assert rows(db) == [] and len(lost.released) == 2
     refused = FakeRooms(fail=domain.RoomNotFound("no such room"))
     with pytest.raises(domain.RoomNotFound):

@@ -11,9 +11,9 @@ from typing import NamedTuple
 import grpc
 import pytest
 
-from reservation_svc import domain, handlers
+from reservation_svc import domain
 from reservation_svc.domain import Held, Reservation
-from reservation_svc.handlers import Saga
+from reservation_svc.saga import Saga, _begin, recover_stale, request_reservation
 from reservation_svc.service import ERRORS
 from reservation_svc.unit_of_work import ReservationUnitOfWork
 from svckit import migrate
@@ -86,7 +86,7 @@ def key(world: World) -> Key:
 
 async def reserve(world: World) -> Reservation:
     stay = ("2030-02-01", "2030-02-04")
-    return await handlers.request_reservation(world.saga, "room-1", "g1", *stay, TODAY, Deadline(5), key=key(world))
+    return await request_reservation(world.saga, "room-1", "g1", *stay, TODAY, Deadline(5), key=key(world))
 
 
 def test_a_repeat_replays_the_first_reservation_and_holds_nothing_more(world: World) -> None:
@@ -137,8 +137,8 @@ def test_a_payment_unreachable_frees_the_key_once_undone(world: World) -> None:
 
 def test_recovery_of_a_crashed_saga_frees_its_key(world: World) -> None:
     stuck = domain.request("r-stuck", "room-1", "g1", "2030-02-01", "2030-02-04", TODAY, 730, dt.datetime.now(dt.UTC))
-    handlers._begin(world.saga.units, stuck, 10, key(world))  # the process died right after this commit
+    _begin(world.saga.units, stuck, 10, key(world))  # the process died right after this commit
     with pytest.raises(InProgress):
         asyncio.run(reserve(world))
-    assert asyncio.run(handlers.recover_stale(world.saga, older_than_s=-1)) == 1
+    assert asyncio.run(recover_stale(world.saga, older_than_s=-1)) == 1
     assert asyncio.run(reserve(world)).status == domain.APPROVED
