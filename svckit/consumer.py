@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from nats.aio.client import Client
@@ -82,9 +82,28 @@ async def _apply(db: Database, sub: Subscription, msgs: list[Msg], redelivery: R
     if underway and any(isinstance(o, RetryLater) and o.awaits for o in outcomes):
         again_args = (underway, redelivery, retrying, parents)
         pairs = zip(items, outcomes, strict=True)
-        outcomes = [*await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))]
+        async with _in_progress(msgs, sub.ack_wait_s / 3):  # waiting for work underway may outlast the ack wait
+            outcomes = [*await asyncio.gather(*(_waited(db, sub, [i], o, *again_args) for i, o in pairs))]
     for msg, outcome in zip(msgs, outcomes, strict=True):
         await _settle(sub, msg, outcome, redelivery)
+
+
+@contextlib.asynccontextmanager
+async def _in_progress(msgs: list[Msg], every_s: float) -> AsyncIterator[None]:
+    """Tell JetStream every `every_s` that `msgs` are still being worked on, while the block runs: it redelivers
+    none of them meanwhile, and a consumer that dies is still found out after the ack wait."""
+
+    async def tell() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            for msg in msgs:
+                await msg.in_progress()
+
+    telling = asyncio.create_task(tell())
+    try:
+        yield
+    finally:
+        telling.cancel()
 
 
 async def _whole(work: Coroutine[Any, Any, None]) -> None:

@@ -18,6 +18,9 @@ E = TypeVar("E", bound=Message)
 W = TypeVar("W")
 Handler = Callable[[UnitOfWork, Message, EventEnvelope], None]  # what svckit.consumer calls
 Policies = dict[str, dict[str, Handler]]  # producer -> event type -> handler
+# A delivered message not acked this long is redelivered: what a consumer killed with kill -9 held comes back after
+# it. A consumer that holds one longer on purpose (an event waiting for work underway) says so meanwhile.
+ACK_WAIT_S = 10.0
 
 
 def on(event_type: type[E], handler: Callable[[W, E, EventEnvelope], None]) -> tuple[str, Handler]:
@@ -49,13 +52,14 @@ class Subscription:
     producer: str
     handlers: dict[str, Handler]
     locks: Callable[[Any], Iterable[str]] | None = None
+    ack_wait_s: float = ACK_WAIT_S
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30,
+            ack_wait=self.ack_wait_s,
             max_ack_pending=1000,
             filter_subjects=sorted(events.subject(self.producer, t) for t in self.handlers),
         )

@@ -1,5 +1,5 @@
 """A consumer that stops (SIGTERM: a rollout, a scale-down) settles the batch in hand and hands back what was
-delivered to it and not applied: a replica gets those at once, not after the ack wait (30 s)."""
+delivered to it and not applied: a replica gets those at once, not after the ack wait."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from svckit import broker, events
 from svckit.consumer import consume
 from svckit.db import Database
-from svckit.policies import Subscription
+from svckit.policies import ACK_WAIT_S, Subscription
 from svckit.tables import plumbing
 from tests.conftest import Nats
 from tests.dbs import database_url, kinds, skip_without
@@ -24,7 +24,7 @@ from tests.test_waiting_for_work_underway import until
 
 pytestmark = pytest.mark.integration
 EVENTS = 30
-PATIENCE_S = 10.0  # a third of the ack wait: what comes back only after it fails the test
+PATIENCE_S = ACK_WAIT_S / 2  # what comes back only after the ack wait fails the test
 
 
 class Recorded:

@@ -13,7 +13,7 @@ import pytest
 from svckit import broker, events
 from svckit.consumer import consume
 from svckit.db import Database
-from svckit.policies import Subscription
+from svckit.policies import ACK_WAIT_S, Subscription
 from svckit.retries import Redelivery, RetryLater
 from svckit.tables import plumbing
 from svckit.uow import UnitOfWork
@@ -57,9 +57,11 @@ async def until(check: Callable[[], bool | Awaitable[bool]], timeout_s: float = 
             await asyncio.sleep(0.01)
 
 
-async def _scenario(url: str, db: Database, underway: Underway, here: bool) -> tuple[int, int]:
-    """One event arrives while its saga runs (`here`: in this process); the saga ends once the event was tried.
-    Returns how often the handler ran and how often JetStream redelivered the message."""
+async def _scenario(
+    url: str, db: Database, underway: Underway, here: bool, ack_wait_s: float = ACK_WAIT_S, runs_s: float = 0.0
+) -> tuple[int, int]:
+    """One event arrives while its saga runs (`here`: in this process); the saga ends `runs_s` after the event was
+    tried. Returns how often the handler ran and how often JetStream redelivered the message."""
     policy = WaitsForTheSaga()
     policy.pending.add("room-1")
     nc = await broker.connect(url, "test")
@@ -67,11 +69,12 @@ async def _scenario(url: str, db: Database, underway: Underway, here: bool) -> t
     await broker.ensure_stream(js, "room", 1)
     data, subject, _ = message("room-1", 1)
     await js.publish(subject, data, headers={"Nats-Msg-Id": events.decode(data)[0].event_id})
-    sub = Subscription(DURABLE, "room", {"RoomRegistered": policy})
+    sub = Subscription(DURABLE, "room", {"RoomRegistered": policy}, ack_wait_s=ack_wait_s)
     consuming = asyncio.create_task(consume(nc, db, sub, SLOW, underway if here else None))
     try:
         with underway.running("room-1"):
             await until(lambda: policy.calls >= 1)
+            await asyncio.sleep(runs_s)  # the saga runs on: a time span, not a readiness to wait for
             policy.pending.clear()  # the saga commits, then leaves
         await until(lambda: count(db, effects) == 1)
         await until(lambda: _acked(js))
@@ -90,6 +93,14 @@ async def _acked(js: nats.js.JetStreamContext) -> bool:
 def test_an_event_waiting_for_a_saga_underway_here_is_retried_when_it_ends(nats_server: Nats, db: Database) -> None:
     calls, redelivered = asyncio.run(_scenario(nats_server.url, db, Underway(), here=True))
     assert (calls, redelivered) == (2, 0)  # tried, then tried again at once: never redelivered
+    assert count(db, effects) == 1
+
+
+def test_an_event_waiting_longer_than_the_ack_wait_is_not_redelivered_meanwhile(
+    nats_server: Nats, db: Database
+) -> None:
+    calls, redelivered = asyncio.run(_scenario(nats_server.url, db, Underway(), True, ack_wait_s=1, runs_s=2.5))
+    assert (calls, redelivered) == (2, 0)  # its consumer said it was still at work: JetStream waited
     assert count(db, effects) == 1
 
 
