@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 from contextlib import ExitStack
@@ -67,6 +68,10 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
 def main() -> None:
     args = _args()
     tool = rest.tool()  # before anything runs: an install is not measured
+    # Nor its writes: the venv `make bench` has just installed is still being written back to disk, and a SQLite
+    # checkpoint's fsync (on a service's event loop) waits behind it; on a fresh clone that put 40-130 ms into the
+    # lag's p99, against 18-22 ms when the same run was repeated.
+    os.sync()
     mesh, bare, found = _measure(args, tool)
     judged = args.db == "sqlite"
     results = report.targets(mesh, bare, judged)
