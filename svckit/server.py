@@ -83,9 +83,25 @@ async def _event_plumbing(app: App) -> None:
             jobs += [gauges.watch_pending(js, sub.producer, sub.durable) for sub in app.subscriptions]
         if app.produces:
             jobs.append(_relaying(app, js))
-        await asyncio.gather(*jobs)
+        await together(jobs)
     finally:
         await nc.close()
+
+
+async def together(jobs: list[Coroutine[Any, Any, None]]) -> None:
+    """Run `jobs` until one fails or this is cancelled; then cancel the others, and wait until every one has ended.
+
+    A plain gather returns as soon as the first job ends cancelled, and its caller would close the broker connection
+    while a consumer still hands its messages back over it (svckit.pull).
+    """
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            if not task.cancelling():  # a second cancel would cut a stopping consumer's hand-back short
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _relaying(app: App, js: JetStreamContext) -> None:

@@ -16,6 +16,7 @@ from svckit import broker, events
 from svckit.consumer import consume
 from svckit.db import Database
 from svckit.policies import ACK_WAIT_S, Subscription
+from svckit.server import together
 from svckit.tables import plumbing
 from tests.conftest import Nats
 from tests.dbs import database_url, kinds, skip_without
@@ -125,3 +126,59 @@ def test_a_stopping_consumer_settles_its_batch_and_hands_back_the_rest(nats_serv
     assert (stopped, replica) == (1, EVENTS - 1)  # its batch acked as it stopped: not redelivered, not redone
     assert redelivered == EVENTS - 1  # the rest came back at once, well within the ack wait
     assert count(db, effects) == EVENTS
+
+
+def test_the_broker_connection_outlives_every_stopping_job() -> None:
+    """The service's jobs (consumers, relay, gauges) end before the connection they share is closed: a consumer
+    hands its messages back over it while stopping, and others may end sooner."""
+    ended: list[str] = []
+
+    async def scenario() -> None:
+        started = asyncio.Semaphore(0)
+
+        async def job(name: str, cleanup: int) -> None:
+            started.release()
+            try:
+                await asyncio.Event().wait()  # runs until cancelled
+            finally:
+                for _ in range(cleanup):  # a hand-back's round trips
+                    await asyncio.sleep(0)
+                ended.append(name)
+
+        async def plumbing() -> None:
+            try:
+                await together([job("gauges", 0), job("consumer", 5)])
+            finally:
+                ended.append("connection closed")
+
+        running = asyncio.create_task(plumbing())
+        for _ in range(2):
+            await started.acquire()  # both jobs run
+        running.cancel()  # SIGTERM, after the drain
+        await asyncio.gather(running, return_exceptions=True)
+
+    asyncio.run(scenario())
+    assert ended == ["gauges", "consumer", "connection closed"]
+
+
+def test_a_job_that_fails_stops_the_others_first() -> None:
+    ended: list[str] = []
+
+    async def scenario() -> None:
+        async def consumer() -> None:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await asyncio.sleep(0)  # its hand-back
+                ended.append("consumer")
+
+        async def relay() -> None:
+            await asyncio.sleep(0)
+            raise RuntimeError("the relay broke")
+
+        with pytest.raises(RuntimeError, match="the relay broke"):
+            await together([consumer(), relay()])
+        ended.append("connection closed")
+
+    asyncio.run(scenario())
+    assert ended == ["consumer", "connection closed"]
