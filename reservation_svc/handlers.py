@@ -19,6 +19,11 @@ from svckit.uow import Units
 logger = logging.getLogger(__name__)
 
 
+def _key(reservation_id: str) -> str:
+    """What a cancellation and a confirmation of one reservation lock (UnitOfWork.lock)."""
+    return f"reservation:{reservation_id}"
+
+
 def cancel_reservation(
     units: Units[ReservationWork], reservation_id: str, guest: Caller, key: Key | None = None
 ) -> Reservation:
@@ -28,7 +33,7 @@ def cancel_reservation(
     """
     with correlated(reservation_id), units() as uow:
         uow.keys.claim(key)
-        uow.lock(f"reservation:{reservation_id}")  # PostgreSQL: a confirmation must not overwrite this cancellation
+        uow.lock(_key(reservation_id))  # PostgreSQL: a confirmation must not overwrite this cancellation
         r = domain.cancel(_find(uow, reservation_id, guest))
         uow.reservations.save(r)
         uow.emit(domain.cancelled(r), aggregate_id=r.reservation_id)
@@ -40,12 +45,12 @@ def cancel_reservation(
 
 def locks(event: ev.PaymentApproved) -> list[str]:
     """What on_payment_approved locks, as a cancellation does (svckit.inbox.Subscription.locks)."""
-    return [f"reservation:{event.reservation_id}"]
+    return [_key(event.reservation_id)]
 
 
 def on_payment_approved(uow: ReservationWork, event: ev.PaymentApproved, _envelope: EventEnvelope) -> None:
     """Confirm a paid reservation; the payment's event can overtake the saga's own commit."""
-    uow.lock(f"reservation:{event.reservation_id}")  # read what a cancellation wrote, not an older snapshot
+    uow.lock(_key(event.reservation_id))  # read what a cancellation wrote, not an older snapshot
     found = uow.reservations.get(event.reservation_id)
     if found is None:
         return  # the saga failed and was undone: the refund follows

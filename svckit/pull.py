@@ -52,7 +52,7 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
                     break  # not even a heartbeat: the request was lost; ask again
                 msgs, status = [], None
                 while True:
-                    if msg.headers and (status := msg.headers.get("Status")):
+                    if status := _status(msg):
                         break
                     msgs.append(msg)
                     left -= 1
@@ -70,6 +70,12 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
         await _hand_back(sub, durable)
 
 
+def _status(msg: Msg) -> str | None:
+    """The status of a message the server sends about the pull request itself (a heartbeat, its end); None for an
+    event."""
+    return msg.headers.get("Status") if msg.headers else None
+
+
 async def _hand_back(sub: Subscription, durable: str) -> None:
     """Stop the deliveries to this process, then NAK what arrived and was not handed on (a service stopping): it is
     redelivered at once, to a replica or to this consumer when it is back, rather than after the ack wait."""
@@ -78,7 +84,7 @@ async def _hand_back(sub: Subscription, durable: str) -> None:
         returned = 0
         while sub.pending_msgs:
             msg = await sub.next_msg()
-            if not (msg.headers and msg.headers.get("Status")):  # not a heartbeat nor the request's end
+            if not _status(msg):  # not a heartbeat nor the request's end
                 await msg.nak()
                 returned += 1
         if returned:

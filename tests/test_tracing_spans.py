@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
+from unittest import mock
 
 import grpc
 import pytest
@@ -135,6 +137,12 @@ def test_the_resource_is_hashed_once_and_groups_every_span(spans: InMemorySpanEx
     plain = Resource.create({"service.name": "room"})
     fixed = FixedResource(plain)
     assert (fixed == plain, hash(fixed) == hash(plain), fixed.attributes == plain.attributes) == (True, True, True)
+    with mock.patch("opentelemetry.sdk.resources.dumps", wraps=json.dumps) as dumped:
+        hash(plain)
+        assert dumped.call_count == 1  # what a Resource does for every span the exporter groups
+        for _ in range(3):
+            hash(fixed)
+        assert dumped.call_count == 1  # hashed when made, not again
     for method in ("/a.B/C", "/a.B/D", "/a.B/E"):
         serve()
         with grpctracing.client(method):
