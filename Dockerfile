@@ -21,7 +21,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BNB_BIND_HOST=0.0.0.0 \
-    BNB_DESCRIPTOR_SET=/app/envoy/bnb.pb
+    BNB_DESCRIPTOR_SET=/app/envoy/bnb.pb \
+    GRPC_EXPERIMENTS=-event_engine_listener,-event_engine_client
 # Numeric, so that the kubelet can check runAsNonRoot; the same id as the Deployments' runAsUser.
 USER 10001:10001
 # Kubernetes probes the gRPC health service (readinessProbe/livenessProbe.grpc); no HEALTHCHECK here.

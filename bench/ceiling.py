@@ -18,7 +18,7 @@ from bench import procs
 from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
 from tools.launcher import probes, tokens
-from tools.launcher.config import ROOT
+from tools.launcher.config import GRPC_ENV, ROOT
 from tools.launcher.local import BIN
 from tools.render import envoy_config
 
@@ -61,7 +61,7 @@ class Ceiling:
         return ceiling
 
     def _spawn(self, name: str, logs: Path, *command: str) -> None:
-        env = {**os.environ, "no_proxy": LOOPBACK, "NO_PROXY": LOOPBACK}
+        env = {**GRPC_ENV, **os.environ, "no_proxy": LOOPBACK, "NO_PROXY": LOOPBACK}  # grpc's I/O as the services'
         with open(logs / f"{name}.log", "wb") as log:
             self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

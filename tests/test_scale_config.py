@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from svckit.config import Settings
 from svckit.db import DB_THREADS
 from tools.launcher import databases, nats_cluster
 from tools.launcher import local as mesh
-from tools.launcher.config import MeshConfig
+from tools.launcher.config import GRPC_ENV, ROOT, MeshConfig
 from tools.launcher.scale import Scale, ScaleError
 
 SERVICES = ["room", "reservation", "payment", "message", "view"]
@@ -28,6 +31,22 @@ def test_the_default_is_one_of_everything_on_sqlite(tmp_path: Path) -> None:
     assert all(len(ports) == 1 for ports in cfg.ports.endpoints.values())
     env = cfg.service_env("room", 50051)
     assert env["BNB_NATS_URL"] == "nats://127.0.0.1:4322" and env["BNB_STREAM_REPLICAS"] == "1"
+
+
+def test_the_services_run_grpc_as_the_image_does_unless_the_operator_says_otherwise(tmp_path: Path) -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert all(f"{key}={value}" in dockerfile for key, value in GRPC_ENV.items())
+    assert config(tmp_path).service_env("view", 50055).items() >= GRPC_ENV.items()
+    own = config(tmp_path, GRPC_EXPERIMENTS="-event_engine_client").service_env("view", 50055)
+    assert own["GRPC_EXPERIMENTS"] == "-event_engine_client"
+
+
+def test_the_grpc_experiments_turned_off_are_known_to_this_grpc() -> None:
+    """grpc logs an unknown experiment's name and ignores it: a grpcio without these would run as before."""
+    serve = "import grpc, concurrent.futures as f; s = grpc.server(f.ThreadPoolExecutor(1)); s.start(); s.stop(None)"
+    for env, unknown in ((GRPC_ENV, 0), ({"GRPC_EXPERIMENTS": "-no_such_experiment"}, 1)):
+        run = subprocess.run([sys.executable, "-c", serve], env={**os.environ, **env}, capture_output=True, text=True)
+        assert run.returncode == 0 and run.stderr.count("Unknown experiment") == unknown, run.stderr
 
 
 def test_three_nats_nodes_two_replicas_and_postgres_combine(tmp_path: Path) -> None:
