@@ -10,6 +10,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponen
 from message_svc.domain import Notification
 from message_svc.senders import Sender
 from message_svc.unit_of_work import MessageWork
+from svckit.logs import correlated
 from svckit.tables import now
 from svckit.uow import Runner, Units
 
@@ -67,7 +68,8 @@ class NotificationRelay:
         sent, failed = [], 0
         for notification in pending:
             try:
-                self.sender.send(notification)
+                with correlated(notification.reservation_id):  # a review's or a room's has none
+                    self.sender.send(notification)
             except Exception as exc:
                 failed += 1
                 logger.warning("sending message %s failed: %s", notification.message_id, exc)

@@ -15,6 +15,7 @@ from message_svc.delivery import NotificationRelay, Undelivered
 from message_svc.domain import MessageFilter, Notification
 from message_svc.tests.fakes import FakeSender, work, wrap
 from svckit.db import Database
+from svckit.logs import correlation_id
 
 FAST = (0.005, 0.02)  # the relay's backoff, shortened
 
@@ -110,6 +111,24 @@ def test_a_commit_wakes_the_relay_which_sends_at_once(db: Database) -> None:
         return sender
 
     assert len(asyncio.run(scenario()).sent) == 2
+
+
+def test_each_send_is_made_under_its_reservation_s_correlation_id(db: Database) -> None:
+    """What the sender logs (the default sender's line is the delivery) carries the reservation's correlation id."""
+
+    class Tagging(FakeSender):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+
+        def send(self, notification: Notification) -> None:
+            super().send(notification)
+            self.tags.append(correlation_id.get())
+
+    store(db, 2)
+    sender = Tagging()
+    asyncio.run(NotificationRelay(db, work(db), sender).deliver_once())
+    assert sender.tags == [n.reservation_id for n in sender.sent] and set(sender.tags) == {"r0", "r1"}
 
 
 def test_a_failed_send_stays_unsent_and_the_pass_says_so(db: Database) -> None:
