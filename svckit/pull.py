@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import AsyncGenerator
 
 from nats.aio.client import Client
@@ -20,6 +21,31 @@ RETRY_S = 1.0
 MAX_BATCH = 100  # messages handed on at once (one transaction)
 TIMED_OUT = "408"  # the request expired: ask again at once; any other status but a heartbeat waits RETRY_S first
 IDLE_HEARTBEAT = "100"
+HAND_BACK_S = 2.0  # a stopping consumer's hand-back waits this long at most for the server (it may be away)
+
+
+class _Arrivals:
+    """What the subscription delivered and was not handed on yet. nats-py calls `arrived` with each message; a
+    task, a timer and a uuid per message, as `next_msg` costs, would cost more than the rest of its delivery."""
+
+    def __init__(self) -> None:
+        self.msgs: deque[Msg] = deque()
+        self._arrived = asyncio.Event()
+
+    async def arrived(self, msg: Msg) -> None:
+        self.msgs.append(msg)
+        self._arrived.set()
+
+    async def next(self, timeout_s: float) -> Msg | None:
+        """The next message, waiting up to `timeout_s` for one; None when none came."""
+        if not self.msgs:
+            self._arrived.clear()
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self._arrived.wait()
+            except TimeoutError:
+                return None
+        return self.msgs.popleft()
 
 
 async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> AsyncGenerator[list[Msg], None]:
@@ -31,8 +57,8 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
     request waits: when they stop (the server or the consumer's leader died, in a cluster), the request is asked
     again after LOST_S rather than at its expiry.
     """
-    inbox = nc.new_inbox()
-    sub = await nc.subscribe(inbox)
+    inbox, arrivals = nc.new_inbox(), _Arrivals()
+    sub = await nc.subscribe(inbox, cb=arrivals.arrived)
     request = json.dumps(
         {"batch": credit, "expires": int(EXPIRES_S * 1e9), "idle_heartbeat": int(HEARTBEAT_S * 1e9)}
     ).encode()
@@ -46,9 +72,7 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
                 continue
             left = credit
             while left > 0:
-                try:
-                    msg = await sub.next_msg(timeout=LOST_S)
-                except TimeoutError:
+                if (msg := await arrivals.next(LOST_S)) is None:
                     break  # not even a heartbeat: the request was lost; ask again
                 msgs, status = [], None
                 while True:
@@ -56,9 +80,9 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
                         break
                     msgs.append(msg)
                     left -= 1
-                    if not sub.pending_msgs or len(msgs) >= MAX_BATCH:
+                    if not arrivals.msgs or len(msgs) >= MAX_BATCH:
                         break
-                    msg = await sub.next_msg()
+                    msg = arrivals.msgs.popleft()
                 if msgs:
                     yield msgs
                 if status and status != IDLE_HEARTBEAT:
@@ -67,7 +91,7 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
                         await asyncio.sleep(RETRY_S)
                     break
     finally:
-        await _hand_back(sub, durable)
+        await _hand_back(sub, arrivals, durable)
 
 
 def _status(msg: Msg) -> str | None:
@@ -76,17 +100,18 @@ def _status(msg: Msg) -> str | None:
     return msg.headers.get("Status") if msg.headers else None
 
 
-async def _hand_back(sub: Subscription, durable: str) -> None:
+async def _hand_back(sub: Subscription, arrivals: _Arrivals, durable: str) -> None:
     """Stop the deliveries to this process, then NAK what arrived and was not handed on (a service stopping): it is
-    redelivered at once, to a replica or to this consumer when it is back, rather than after the ack wait."""
+    redelivered at once, to a replica or to this consumer when it is back, rather than after the ack wait. The
+    drain waits for what the server sent before it heard the unsubscribe, so that is handed back too."""
     try:
-        await sub.unsubscribe()
-        returned = 0
-        while sub.pending_msgs:
-            msg = await sub.next_msg()
-            if not _status(msg):  # not a heartbeat nor the request's end
-                await msg.nak()
-                returned += 1
+        async with asyncio.timeout(HAND_BACK_S):
+            await sub.drain()  # type: ignore[no-untyped-call]  # nats-py leaves it unannotated
+            returned = 0
+            for msg in arrivals.msgs:
+                if not _status(msg):  # not a heartbeat nor the request's end
+                    await msg.nak()
+                    returned += 1
         if returned:
             logger.info("%s: %d messages handed back for redelivery", durable, returned)
     except Exception as exc:  # the connection is gone: the ack wait brings them back
