@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
-
 from message_svc.domain import Notification
 from message_svc.senders import Sender
 from message_svc.unit_of_work import MessageWork
+from svckit.backoff import persistently
 from svckit.logs import correlated
 from svckit.tables import now
 from svckit.uow import Runner, Units
@@ -91,14 +90,7 @@ class NotificationRelay:
 
     async def _deliver(self) -> int:
         """deliver_once, again and again (backing off) until no send fails."""
-        async for attempt in AsyncRetrying(
-            wait=wait_random_exponential(multiplier=self.retry_s[0], max=self.retry_s[1]),
-            retry=retry_if_exception_type(Undelivered),
-            before_sleep=lambda state: logger.warning("%s; retrying", state.outcome and state.outcome.exception()),
-        ):
-            with attempt:
-                return await self.deliver_once()
-        return 0  # not reached: the retrying above ends only by returning
+        return await persistently(self.deliver_once, Undelivered, self.retry_s, logger)
 
     async def run(self) -> None:
         """Deliver forever: what a commit wakes it for at once, and every POLL_S what the table holds."""

@@ -10,9 +10,9 @@ from collections import deque
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from sqlalchemy import bindparam, select
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
 
 from svckit import metrics
+from svckit.backoff import persistently
 from svckit.db import Database
 from svckit.tables import now, outbox
 from svckit.uow import Committed
@@ -100,14 +100,14 @@ class OutboxRelay:
 
     async def _publish(self, rows: list[Committed]) -> None:
         """Publish `rows`, again and again (backing off) for those without a PubAck, until every one has it."""
-        async for attempt in AsyncRetrying(
-            wait=wait_random_exponential(multiplier=RETRY_S[0], max=RETRY_S[1]),
-            retry=retry_if_exception_type(Unacked),
-            before_sleep=lambda state: logger.warning("%s; retrying", state.outcome and state.outcome.exception()),
-        ):
-            with attempt:
-                if rows := await self._unacked(rows):
-                    raise Unacked(f"publish of {len(rows)} events got no PubAck")
+        left = rows
+
+        async def once() -> None:
+            nonlocal left
+            if left := await self._unacked(left):
+                raise Unacked(f"publish of {len(left)} events got no PubAck")
+
+        await persistently(once, Unacked, RETRY_S, logger)
 
     async def flush(self) -> None:
         """Mark what was published sent."""
