@@ -11,13 +11,20 @@ logger = logging.getLogger(__name__)
 
 
 class Sender(Protocol):
-    """Delivers one notification, or raises (it is retried). At least once: a receiver drops a repeated message_id."""
+    """Delivers one notification, or raises (it is retried). At least once: a receiver drops a repeated message_id.
+
+    `blocking`: `send` waits on a network (mail, push), so the relay calls it on a thread, off the event loop.
+    """
+
+    blocking: bool
 
     def send(self, notification: Notification) -> None: ...
 
 
 class LogSender:
     """Delivery by log line, until a real channel (mail, push) is wanted."""
+
+    blocking = False  # a log line, written on the loop as every other one is
 
     def send(self, notification: Notification) -> None:
         n = notification

@@ -158,7 +158,8 @@ class OutboxRelay:
             except Exception:
                 logger.exception("outbox relay pass failed; will retry")
             try:
-                await asyncio.wait_for(self._wake.wait(), MARK_S if self._published else POLL_S)
+                async with asyncio.timeout(MARK_S if self._published else POLL_S):  # no task per pass, as wait_for's
+                    await self._wake.wait()
             except TimeoutError:
                 try:
                     await self.flush()

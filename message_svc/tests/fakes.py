@@ -19,6 +19,8 @@ T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
 class FakeSender:
+    blocking = False
+
     def __init__(self) -> None:
         self.sent: list[Notification] = []
 

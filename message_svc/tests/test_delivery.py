@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -40,6 +41,8 @@ def unsent(db: Database) -> int:
 
 class FlakySender:
     """Fails its first `failures` sends (a mail server away), then delivers; records every delivery."""
+
+    blocking = True  # as a mail server's: sent from a thread
 
     def __init__(self, failures: int) -> None:
         self.failures, self.calls, self.sent = failures, 0, list[str]()
@@ -129,6 +132,24 @@ def test_each_send_is_made_under_its_reservation_s_correlation_id(db: Database) 
     sender = Tagging()
     asyncio.run(NotificationRelay(db, work(db), sender).deliver_once())
     assert sender.tags == [n.reservation_id for n in sender.sent] and set(sender.tags) == {"r0", "r1"}
+
+
+def test_a_blocking_sender_sends_from_a_thread_and_another_from_the_loop(db: Database) -> None:
+    class Where(FakeSender):
+        def __init__(self, blocking: bool) -> None:
+            super().__init__()
+            self.blocking, self.threads = blocking, set[str]()
+
+        def send(self, notification: Notification) -> None:
+            super().send(notification)
+            self.threads.add(threading.current_thread().name)
+
+    store(db, 2)
+    blocking, inline = Where(blocking=True), Where(blocking=False)
+    assert asyncio.run(NotificationRelay(db, work(db), blocking).deliver_once()) == 4
+    store(db, 2)  # two more events
+    assert asyncio.run(NotificationRelay(db, work(db), inline).deliver_once()) == 4
+    assert threading.main_thread().name not in blocking.threads and inline.threads == {threading.main_thread().name}
 
 
 def test_a_failed_send_stays_unsent_and_the_pass_says_so(db: Database) -> None:
