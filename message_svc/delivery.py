@@ -8,7 +8,7 @@ import logging
 from message_svc.domain import Notification
 from message_svc.senders import Sender
 from message_svc.unit_of_work import MessageWork
-from svckit.backoff import persistently
+from svckit.backoff import with_backoff
 from svckit.logs import correlated
 from svckit.tables import now
 from svckit.uow import Runner, Units
@@ -93,7 +93,7 @@ class NotificationRelay:
 
     async def _deliver(self) -> int:
         """deliver_once, again and again (backing off) until no send fails."""
-        return await persistently(self.deliver_once, Undelivered, self.retry_s, logger)
+        return await with_backoff(self.deliver_once, Undelivered, self.retry_s, logger)
 
     async def run(self) -> None:
         """Deliver forever: what a commit wakes it for at once, and every POLL_S what the table holds."""

@@ -1,4 +1,6 @@
-"""Again and again until it works: the relays' way with a broker or a sender that is away."""
+"""Again and again until it works, backing off: the relays' way with a broker or a sender that is away.
+
+(svckit.broker.persistently is start-up's way: a fixed interval, any error, until the broker is there.)"""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 T = TypeVar("T")
 
 
-async def persistently(
+async def with_backoff(
     attempt: Callable[[], Awaitable[T]], retry_on: type[Exception], wait_s: tuple[float, float], log: logging.Logger
 ) -> T:
     """`await attempt()` until it returns; after each `retry_on` a warning, then a random exponential backoff

@@ -12,7 +12,7 @@ from nats.js.api import PubAck
 from sqlalchemy import bindparam, select
 
 from svckit import metrics
-from svckit.backoff import persistently
+from svckit.backoff import with_backoff
 from svckit.db import Database
 from svckit.tables import now, outbox
 from svckit.uow import Committed
@@ -107,7 +107,7 @@ class OutboxRelay:
             if left := await self._unacked(left):
                 raise Unacked(f"publish of {len(left)} events got no PubAck")
 
-        await persistently(once, Unacked, RETRY_S, logger)
+        await with_backoff(once, Unacked, RETRY_S, logger)
 
     async def flush(self) -> None:
         """Mark what was published sent."""

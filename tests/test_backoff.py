@@ -1,4 +1,4 @@
-"""svckit.backoff.persistently: the relays' retrying, tried once plainly and only then with tenacity."""
+"""svckit.backoff.with_backoff: the relays' retrying, tried once plainly and only then with tenacity."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from svckit.backoff import persistently
+from svckit.backoff import with_backoff
 
 LOG = logging.getLogger("test.backoff")
 
@@ -31,14 +31,14 @@ class Flaky:
 
 def test_a_first_success_is_returned_without_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     flaky = Flaky(0)
-    assert asyncio.run(persistently(flaky, Away, (0.001, 0.01), LOG)) == 1
+    assert asyncio.run(with_backoff(flaky, Away, (0.001, 0.01), LOG)) == 1
     assert [r for r in caplog.records if r.name == LOG.name] == []
 
 
 def test_each_failure_is_warned_of_and_tried_again(caplog: pytest.LogCaptureFixture) -> None:
     flaky = Flaky(3)
     with caplog.at_level(logging.WARNING, LOG.name):
-        assert asyncio.run(persistently(flaky, Away, (0.02, 0.02), LOG)) == 4
+        assert asyncio.run(with_backoff(flaky, Away, (0.02, 0.02), LOG)) == 4
     assert [r.getMessage() for r in caplog.records if r.name == LOG.name] == [f"away {n}; retrying" for n in (1, 2, 3)]
 
 
@@ -51,12 +51,12 @@ def test_the_first_backoff_is_the_first_try_s(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(asyncio, "sleep", sleep)  # what tenacity's waits call
     monkeypatch.setattr("random.uniform", lambda low, high: high)  # the longest wait of each attempt
-    assert asyncio.run(persistently(Flaky(3), Away, (1.0, 60.0), LOG)) == 4
+    assert asyncio.run(with_backoff(Flaky(3), Away, (1.0, 60.0), LOG)) == 4
     assert waits == [1.0, 2.0, 4.0]
 
 
 def test_another_error_is_raised_at_once() -> None:
     flaky = Flaky(1, error=ValueError)
     with pytest.raises(ValueError, match="away 1"):
-        asyncio.run(persistently(flaky, Away, (0.001, 0.01), LOG))
+        asyncio.run(with_backoff(flaky, Away, (0.001, 0.01), LOG))
     assert flaky.calls == 1
