@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -17,13 +15,14 @@ from svckit.consumer import consume
 from svckit.db import Database
 from svckit.policies import ACK_WAIT_S, Subscription
 from svckit.server import together
-from svckit.tables import plumbing
+from tests import test_redelivery
 from tests.conftest import Nats
-from tests.dbs import database_url, kinds, skip_without
-from tests.test_redelivery import DURABLE, count, effects, effects_md, message
+from tests.test_redelivery import DURABLE, count, effects, message
 from tests.test_waiting_for_work_underway import until
 
 pytestmark = pytest.mark.integration
+# SQLite applies a batch on the event loop; PostgreSQL on a database thread, the loop (and a stop) going on.
+db = test_redelivery.db
 EVENTS = 30
 PATIENCE_S = ACK_WAIT_S / 2  # what comes back only after the ack wait fails the test
 
@@ -40,18 +39,6 @@ class Recorded:
         if self.gate is not None:
             assert self.gate.wait(PATIENCE_S), "the test never opened the gate"
         uow.conn.execute(effects.insert(), {"event_id": envelope.event_id})
-
-
-@pytest.fixture(params=kinds())
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """SQLite applies a batch on the event loop; PostgreSQL on a database thread, the loop (and a stop) going on."""
-    skip_without(request.param)
-    with database_url(request.param, tmp_path, "view") as url:
-        database = Database(url, producer="view")
-        for metadata in (plumbing, effects_md):
-            metadata.create_all(database.engine)
-        yield database
-        database.dispose()
 
 
 async def publish(js: nats.js.JetStreamContext, rooms: range) -> None:
