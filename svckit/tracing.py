@@ -18,8 +18,7 @@ logger = logging.getLogger(__name__)
 # Off until setup(): the hot path then pays one check of this flag, and no interceptor is installed at all.
 # The spans of gRPC calls, served and made, are svckit.grpctracing's.
 enabled = False
-_tracer: trace.Tracer = trace.NoOpTracer()
-_provider: Any = None
+_tracer: Any = trace.NoOpTracer()  # an svckit.otel.Tracer while enabled
 _W3C = TraceContextTextMapPropagator()
 _OFF = contextlib.nullcontext()
 _ROOT = otel_context.Context()
@@ -30,21 +29,18 @@ def setup(service: str, endpoint: str) -> None:
     """Export this process's spans as `service.name` = `service` to the OTLP/gRPC `endpoint`; '' leaves tracing off.
 
     Every span is sampled (parent-based: a client's sampled-out `traceparent` is respected); spans leave in
-    batches from a thread of their own, so a slow collector delays no call.
+    batches from a thread of their own (the SDK's BatchSpanProcessor), so a slow collector delays no call.
     """
     if not endpoint:
         return
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    from svckit.otel import FixedResource, ParentOrAlways
+    from svckit.otel import Tracer
+    from svckit.otlp import Exporter
 
-    resource = FixedResource(Resource.create({"service.name": service}))
-    provider = TracerProvider(resource=resource, sampler=ParentOrAlways())
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True)))
-    install(provider)
+    processor = BatchSpanProcessor(Exporter(endpoint=endpoint, insecure=True))
+    install(Tracer(Resource.create({"service.name": service}), processor))
     logger.info("tracing on: spans of %s go to %s", service, endpoint)
 
 
@@ -69,17 +65,16 @@ class Current:
         self.span.end()
 
 
-def install(provider: Any) -> None:
-    """Trace with `provider` (an SDK TracerProvider) from now on; None turns tracing off again."""
-    global enabled, _tracer, _provider
-    _provider, enabled = provider, provider is not None
-    _tracer = provider.get_tracer("svckit") if provider is not None else trace.NoOpTracer()
+def install(tracer: Any) -> None:
+    """Trace with `tracer` (an svckit.otel.Tracer) from now on; None turns tracing off again."""
+    global enabled, _tracer
+    enabled, _tracer = tracer is not None, tracer if tracer is not None else trace.NoOpTracer()
 
 
 def shutdown() -> None:
     """Send the spans still buffered; called once when the service stops."""
-    if _provider is not None:
-        _provider.shutdown()
+    if enabled:
+        _tracer.processor.shutdown()
 
 
 def traceparent() -> str | None:
@@ -119,7 +114,8 @@ def parent_of(carrier: Mapping[str, Any]) -> otel_context.Context:
 
 def start(name: str, parent: otel_context.Context | None, kind: SpanKind, attributes: Any) -> trace.Span:
     """A span of this process's tracer (a non-recording one while tracing is off)."""
-    return _tracer.start_span(name, parent, kind, attributes)
+    span: trace.Span = _tracer.start_span(name, parent, kind, attributes)
+    return span
 
 
 def trace_id() -> str:

@@ -58,22 +58,20 @@ class Nats:
 
 @pytest.fixture
 def spans() -> Iterator[Any]:
-    """Tracing on for the test, as BNB_OTLP_ENDPOINT turns it on (svckit.tracing.setup's sampler and resource), the
-    spans finished meanwhile kept in memory: an InMemorySpanExporter, with the tests' own tracer as `.tracer`."""
+    """Tracing on for the test, as BNB_OTLP_ENDPOINT turns it on (svckit.otel's tracer), the spans finished meanwhile
+    kept in memory: an InMemorySpanExporter, with the tests' own tracer (the SDK's) as `.tracer`."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from svckit import tracing
-    from svckit.otel import FixedResource, ParentOrAlways
+    from svckit import otel, tracing
 
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(
-        resource=FixedResource(Resource.create({"service.name": "room"})), sampler=ParentOrAlways()
-    )
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.install(provider)
+    resource, processor = Resource.create({"service.name": "room"}), SimpleSpanProcessor(exporter)
+    tracing.install(otel.Tracer(resource, processor))
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(processor)
     exporter.tracer = provider.get_tracer("test")  # type: ignore[attr-defined]  # the tests' tracer rides along
     try:
         yield exporter

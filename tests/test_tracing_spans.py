@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
-from unittest import mock
 
 import grpc
 import pytest
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from svckit import grpctracing, tracing
-from svckit.otel import FixedResource
+from svckit import grpctracing, otlp, tracing
 
 TRACE, SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 METHOD = "/bnb.room.v1.RoomHolds/HoldRoom"
@@ -133,19 +129,12 @@ def test_a_call_made_is_a_client_span_that_says_how_it_ended(
     assert [e.name for e in client.events] == ([] if outcome is None else ["exception"])
 
 
-def test_the_resource_is_hashed_once_and_groups_every_span(spans: InMemorySpanExporter) -> None:
-    plain = Resource.create({"service.name": "room"})
-    fixed = FixedResource(plain)
-    assert (fixed == plain, hash(fixed) == hash(plain), fixed.attributes == plain.attributes) == (True, True, True)
-    with mock.patch("opentelemetry.sdk.resources.dumps", wraps=json.dumps) as dumped:
-        hash(plain)
-        assert dumped.call_count == 1  # what a Resource does for every span the exporter groups
-        for _ in range(3):
-            hash(fixed)
-        assert dumped.call_count == 1  # hashed when made, not again
+def test_a_processs_spans_are_sent_under_its_one_resource_and_scope(spans: InMemorySpanExporter) -> None:
     for method in ("/a.B/C", "/a.B/D", "/a.B/E"):
         serve()
         with grpctracing.client(method):
             pass
-    (grouped,) = encode_spans(spans.get_finished_spans()).resource_spans
-    assert sum(len(s.spans) for s in grouped.scope_spans) == 6
+    (grouped,) = ExportTraceServiceRequest.FromString(otlp.encode(spans.get_finished_spans())).resource_spans
+    (scoped,) = grouped.scope_spans
+    assert (scoped.scope.name, len(scoped.spans)) == ("svckit", 6)
+    assert {a.key: a.value.string_value for a in grouped.resource.attributes}["service.name"] == "room"
