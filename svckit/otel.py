@@ -38,8 +38,14 @@ class Tracer:
     def start_span(
         self, name: str, context: Context | None, kind: SpanKind, attributes: Mapping[str, Any] | None
     ) -> trace.Span:
-        parent = trace.get_current_span(context).get_span_context()
-        if not parent.is_valid:
+        """A span whose parent is the span current in `context` (in the current context when None)."""
+        return self.start_child(name, trace.get_current_span(context).get_span_context(), kind, attributes)
+
+    def start_child(
+        self, name: str, parent: SpanContext | None, kind: SpanKind, attributes: Mapping[str, Any] | None
+    ) -> trace.Span:
+        """A span whose parent is `parent`; the root of a trace of its own when that is None or not valid."""
+        if parent is None or not parent.is_valid:
             return Span(self, name, SpanContext(_bits(128), _bits(64), False, _ROOT_FLAGS), None, kind, attributes)
         flags = TraceFlags(parent.trace_flags & (TraceFlags.SAMPLED | _RANDOM))  # sampled as its parent was
         ctx = SpanContext(parent.trace_id, _bits(64), False, flags, parent.trace_state)

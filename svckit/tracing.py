@@ -87,8 +87,8 @@ def traceparent() -> str | None:
     return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
 
 
-def _continuing(parent: str | None) -> otel_context.Context:
-    """The context of a version-00 `traceparent` (what traceparent() writes); a root's without a valid one.
+def _remote(parent: str | None) -> SpanContext | None:
+    """The remote span a version-00 `traceparent` (what traceparent() writes) names; None without a valid one.
 
     One compiled match: the propagator's general parser (a regular expression looked up per call, versions, the
     tracestate) costs more per event.
@@ -97,8 +97,14 @@ def _continuing(parent: str | None) -> otel_context.Context:
         trace_id, span_id, flags = found.groups()
         ctx = SpanContext(int(trace_id, 16), int(span_id, 16), True, TraceFlags(int(flags, 16)))
         if ctx.is_valid:
-            return trace.set_span_in_context(NonRecordingSpan(ctx), _ROOT)
-    return _ROOT
+            return ctx
+    return None
+
+
+def _continuing(parent: str | None) -> otel_context.Context:
+    """The context of a version-00 `traceparent`; a root's without a valid one."""
+    ctx = _remote(parent)
+    return trace.set_span_in_context(NonRecordingSpan(ctx), _ROOT) if ctx is not None else _ROOT
 
 
 def parent_of(carrier: Mapping[str, Any]) -> otel_context.Context:
@@ -139,7 +145,7 @@ def consumed(durable: str, envelope: Any, parent: str | None) -> contextlib.Abst
     # Two attributes: each costs a few µs per span to set and to export, and the span's name and service say
     # the rest (the event type, the consumer); the correlation id finds a reservation's traces.
     attributes = {"messaging.message.id": envelope.event_id, "bnb.correlation_id": envelope.correlation_id}
-    return Current(_tracer.start_span(f"process {envelope.type}", _continuing(parent), SpanKind.CONSUMER, attributes))
+    return Current(_tracer.start_child(f"process {envelope.type}", _remote(parent), SpanKind.CONSUMER, attributes))
 
 
 def resumed(span: trace.Span | None) -> contextlib.AbstractContextManager[Any]:
