@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
@@ -30,11 +27,6 @@ REMOTE = set_span_in_context(NonRecordingSpan(SpanContext(0x4BF92F3577B34DA6A3CE
                                                           TraceFlags(1))))  # fmt: skip
 
 
-@pytest.fixture
-def recorded() -> Iterator[InMemorySpanExporter]:
-    yield InMemorySpanExporter()
-
-
 def provider(exporter: InMemorySpanExporter, service: str) -> TracerProvider:
     found = TracerProvider(resource=Resource.create({"service.name": service}))
     found.add_span_processor(SimpleSpanProcessor(exporter))
@@ -53,15 +45,15 @@ def ours(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, ...]:
                                           record_exception=False) as made:  # fmt: skip
             made.set_attribute("rpc.grpc.status_code", 14)
             made.set_status(Status(StatusCode.ERROR, "UNAVAILABLE"))
-    ours = otel.Tracer(sdk.resource, SimpleSpanProcessor(exporter))
+    svckits = otel.Tracer(sdk.resource, SimpleSpanProcessor(exporter))
     attributes = {"messaging.message.id": "é" * 100, "bnb.correlation_id": "r-1"}
-    consumed = ours.start_span("process PaymentApproved", REMOTE, SpanKind.CONSUMER, attributes)
+    consumed = svckits.start_span("process PaymentApproved", REMOTE, SpanKind.CONSUMER, attributes)
     consumed.end()
     return exporter.get_finished_spans()
 
 
-def test_svckits_spans_are_written_out_byte_for_byte_as_the_library_writes_them(recorded: InMemorySpanExporter) -> None:
-    spans = ours(recorded)
+def test_svckits_spans_are_written_out_byte_for_byte_as_the_library_writes_them() -> None:
+    spans = ours(InMemorySpanExporter())
     assert len(spans) == 3
     for span in spans:
         written = otlp._written(span)
@@ -70,9 +62,8 @@ def test_svckits_spans_are_written_out_byte_for_byte_as_the_library_writes_them(
     assert ExportTraceServiceRequest.FromString(otlp.encode(spans)) == encode_spans(spans)
 
 
-def test_values_of_every_kind_statuses_and_sizes_are_written_as_the_library_writes_them(
-    recorded: InMemorySpanExporter,
-) -> None:
+def test_values_of_every_kind_statuses_and_sizes_are_written_as_the_library_writes_them() -> None:
+    recorded = InMemorySpanExporter()
     tracer = provider(recorded, "view").get_tracer("svckit")
     values: dict[str, AttributeValue] = {"s": "", "t": True, "f": False, "zero": 0, "neg": -1, "big": 2**63 - 1}
     values |= {"pi": 3.25, "long": "x" * 300}
@@ -85,9 +76,10 @@ def test_values_of_every_kind_statuses_and_sizes_are_written_as_the_library_writ
         assert otlp._written(finished) == otlp._by_library(finished)
 
 
-def test_what_only_the_library_encodes_is_left_to_it_within_the_same_request(recorded: InMemorySpanExporter) -> None:
+def test_what_only_the_library_encodes_is_left_to_it_within_the_same_request() -> None:
     """An exception recorded (an event), a link, a tracestate, a list value: the library encodes those spans, and
     one request still holds every span, grouped by resource and scope as the library groups them."""
+    recorded = InMemorySpanExporter()
     room, view = provider(recorded, "room"), provider(recorded, "view")
     tracer, other = room.get_tracer("svckit"), room.get_tracer("another", "1.2", schema_url="https://example.com/s")
     with tracer.start_as_current_span("raises", kind=SpanKind.SERVER) as raising:
@@ -107,8 +99,8 @@ def test_what_only_the_library_encodes_is_left_to_it_within_the_same_request(rec
     assert sum(len(s.spans) for r in request.resource_spans for s in r.scope_spans) == len(spans)
 
 
-def test_the_exporter_sends_what_encode_writes(recorded: InMemorySpanExporter) -> None:
-    spans = ours(recorded)
+def test_the_exporters_request_is_what_encode_writes() -> None:
+    spans = ours(InMemorySpanExporter())
     exporter = otlp.Exporter(endpoint="http://127.0.0.1:9", insecure=True)
     try:
         assert exporter._translate_data(spans) == encode_spans(spans)
