@@ -127,8 +127,11 @@ async def _waited(db: Database, sub: Subscription, item: list[Item], outcome: Ou
 
 def _parents(msgs: list[Msg]) -> dict[str, str]:
     """Event id (the relay's Nats-Msg-Id) -> the traceparent its message carried."""
-    found = (((m.headers or {}).get("Nats-Msg-Id"), tracing.carrier_of(m.headers)) for m in msgs)
-    return {eid: tp for eid, tp in found if eid and tp}
+    parents = {}
+    for m in msgs:
+        if (headers := m.headers) and (parent := headers.get("traceparent")) and (eid := headers.get("Nats-Msg-Id")):
+            parents[eid] = parent
+    return parents
 
 
 async def _bind_consumer(js: JetStreamContext, stream: str, sub: Subscription) -> None:

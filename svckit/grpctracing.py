@@ -75,7 +75,8 @@ def client(method: str) -> contextlib.AbstractContextManager[Metadata]:
     that carries its `traceparent` (Envoy's mesh listener passes it on). With tracing off, no span and no metadata."""
     if not tracing.enabled:
         return _NO_METADATA
-    return _Client(tracing.start(method.lstrip("/"), None, SpanKind.CLIENT, _RPC))
+    parent = tracing.current().get_span_context()
+    return _Client(tracing.start(method.lstrip("/"), parent, SpanKind.CLIENT, _RPC))
 
 
 class _Client(tracing.Current):
@@ -83,7 +84,7 @@ class _Client(tracing.Current):
 
     def __enter__(self) -> Metadata:
         super().__enter__()
-        return (("traceparent", tracing.traceparent() or ""),)
+        return (("traceparent", tracing.header(self.span.get_span_context()) or ""),)
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None or isinstance(exc, grpc.aio.AioRpcError):

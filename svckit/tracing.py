@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import INVALID_SPAN, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 logger = logging.getLogger(__name__)
@@ -18,10 +18,13 @@ logger = logging.getLogger(__name__)
 # Off until setup(): the hot path then pays one check of this flag, and no interceptor is installed at all.
 # The spans of gRPC calls, served and made, are svckit.grpctracing's.
 enabled = False
-_tracer: Any = trace.NoOpTracer()  # an svckit.otel.Tracer while enabled
+_tracer: Any = None  # an svckit.otel.Tracer while enabled
 _W3C = TraceContextTextMapPropagator()
 _OFF = contextlib.nullcontext()
-_ROOT = otel_context.Context()
+# The span current in this task: svckit's own context variable, not OpenTelemetry's context. Attaching a span there
+# copies the context's dict per span, and each lookup goes through two more calls: together about a tenth of what
+# tracing costs a saga. Code that reads the current span (a handler adding an attribute) asks current().
+_current: contextvars.ContextVar[trace.Span | None] = contextvars.ContextVar("svckit_span", default=None)
 _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 
 
@@ -46,29 +49,38 @@ def setup(service: str, endpoint: str) -> None:
 
 class Current:
     """trace.use_span(span, end_on_exit=True), without its two generators: `span` is current inside the block,
-    records an exception raised in it (its status then ERROR), and ends when the block is left."""
+    records an exception raised in it (its status then ERROR), and ends when the block is left (unless `end` is
+    False: a span made current again for the lines logged about its work, after it ended)."""
 
-    __slots__ = ("_token", "span")
+    __slots__ = ("_end", "_token", "span")
 
-    def __init__(self, span: trace.Span) -> None:
-        self.span = span
+    def __init__(self, span: trace.Span, end: bool = True) -> None:
+        self.span, self._end = span, end
 
     def __enter__(self) -> Any:
-        self._token = otel_context.attach(trace.set_span_in_context(self.span))
+        self._token = _current.set(self.span)
         return self.span
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        otel_context.detach(self._token)
+        _current.reset(self._token)
+        if not self._end:
+            return
         if isinstance(exc, Exception):  # as use_span: not a cancellation, nor an exit
             self.span.record_exception(exc)
             self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
         self.span.end()
 
 
+def current() -> trace.Span:
+    """The current span: svckit's (a Current block's), else the one current in OpenTelemetry's context (a span
+    started through its API); INVALID_SPAN outside any."""
+    return _current.get() or trace.get_current_span()
+
+
 def install(tracer: Any) -> None:
     """Trace with `tracer` (an svckit.otel.Tracer) from now on; None turns tracing off again."""
     global enabled, _tracer
-    enabled, _tracer = tracer is not None, tracer if tracer is not None else trace.NoOpTracer()
+    enabled, _tracer = tracer is not None, tracer
 
 
 def shutdown() -> None:
@@ -79,12 +91,12 @@ def shutdown() -> None:
 
 def traceparent() -> str | None:
     """The W3C `traceparent` of the current span (what an outbox row stores), or None when tracing is off."""
-    if not enabled:
-        return None
-    ctx = trace.get_current_span().get_span_context()
-    if not ctx.is_valid:
-        return None
-    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}"
+    return header(current().get_span_context()) if enabled else None
+
+
+def header(ctx: SpanContext) -> str | None:
+    """The W3C `traceparent` naming the span of `ctx`; None when it is not valid."""
+    return f"00-{ctx.trace_id:032x}-{ctx.span_id:016x}-{ctx.trace_flags:02x}" if ctx.is_valid else None
 
 
 def _remote(parent: str | None) -> SpanContext | None:
@@ -101,26 +113,24 @@ def _remote(parent: str | None) -> SpanContext | None:
     return None
 
 
-def _continuing(parent: str | None) -> otel_context.Context:
-    """The context of a version-00 `traceparent`; a root's without a valid one."""
-    ctx = _remote(parent)
-    return trace.set_span_in_context(NonRecordingSpan(ctx), _ROOT) if ctx is not None else _ROOT
-
-
-def parent_of(carrier: Mapping[str, Any]) -> otel_context.Context:
-    """The context a W3C carrier (a call's `traceparent` and `tracestate` metadata) continues; a root's without one.
+def parent_of(carrier: Mapping[str, Any]) -> SpanContext | None:
+    """The remote span a W3C carrier (a call's `traceparent` and `tracestate` metadata) names; None without one.
 
     A lone version-00 traceparent (what svckit's clients send) is matched by hand; anything else by the propagator.
     """
     parent = carrier.get("traceparent")
-    if len(carrier) == 1 and isinstance(parent, str) and (ctx := _continuing(parent)) is not _ROOT:
+    if len(carrier) == 1 and isinstance(parent, str) and (ctx := _remote(parent)) is not None:
         return ctx
-    return _W3C.extract(carrier) if carrier else _ROOT
+    if not carrier:
+        return None
+    ctx = trace.get_current_span(_W3C.extract(carrier)).get_span_context()
+    return ctx if ctx.is_valid else None
 
 
-def start(name: str, parent: otel_context.Context | None, kind: SpanKind, attributes: Any) -> trace.Span:
-    """A span of this process's tracer (a non-recording one while tracing is off)."""
-    span: trace.Span = _tracer.start_span(name, parent, kind, attributes)
+def start(name: str, parent: SpanContext | None, kind: SpanKind, attributes: Any) -> trace.Span:
+    """A span of this process's tracer, a child of `parent` (a trace's root when None); INVALID_SPAN while
+    tracing is off."""
+    span: trace.Span = _tracer.start_child(name, parent, kind, attributes) if enabled else INVALID_SPAN
     return span
 
 
@@ -128,7 +138,7 @@ def trace_id() -> str:
     """The current trace's id as 32 hex digits, or '' outside a span (and whenever tracing is off)."""
     if not enabled:
         return ""
-    ctx = trace.get_current_span().get_span_context()
+    ctx = current().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else ""
 
 
@@ -150,9 +160,4 @@ def consumed(durable: str, envelope: Any, parent: str | None) -> contextlib.Abst
 
 def resumed(span: trace.Span | None) -> contextlib.AbstractContextManager[Any]:
     """Make an ended span current again, for the lines logged about its work after the transaction committed."""
-    return _OFF if span is None else trace.use_span(span, end_on_exit=False)
-
-
-def carrier_of(headers: Mapping[str, str] | None) -> str | None:
-    """The traceparent a NATS message carries, if any."""
-    return headers.get("traceparent") if headers else None
+    return _OFF if span is None else Current(span, end=False)

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
 
@@ -88,7 +87,7 @@ def test_each_event_of_a_batch_is_a_child_of_its_own_producer(tmp_path: Path, sp
     seen: list[tuple[str, int]] = []
 
     def policy(uow: UnitOfWork, event: Any, envelope: events.EventEnvelope) -> None:
-        seen.append((envelope.event_id, trace.get_current_span().get_span_context().trace_id))
+        seen.append((envelope.event_id, tracing.current().get_span_context().trace_id))
 
     items: list[Any] = []
     parents: dict[str, Any] = {}
@@ -134,6 +133,6 @@ def test_an_event_without_a_valid_traceparent_starts_a_trace_of_its_own(
     envelope = events.envelope(RoomRegistered("room-1", "h1", "Loft", 100, "available"), producer="room",
                                aggregate_id="room-1")  # fmt: skip
     with tracing.consumed("view-room", envelope, parent):
-        assert trace.get_current_span().get_span_context().is_valid
+        assert tracing.current().get_span_context().is_valid
     (span,) = spans.get_finished_spans()
     assert (span.name, span.parent) == ("process RoomRegistered", None)
