@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import time
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import Message
@@ -31,20 +33,28 @@ def stream_name(producer: str) -> str:
 
 
 def envelope(event: DataclassInstance, *, producer: str, aggregate_id: str) -> EventEnvelope:
-    """Wrap a domain event; its reservation id, where it has one, is the correlation id."""
+    """Wrap a domain event; its reservation id, where it has one, is the correlation id.
+
+    An event's fields are scalars, as its proto's are: they are read one by one, not through dataclasses.asdict,
+    which copies each value deeply and cost a tenth of what writing an event to the outbox costs.
+    """
     event_type = type(event).__name__
-    payload = getattr(events_pb2, event_type)(**dataclasses.asdict(event))
-    occurred = Timestamp()
-    occurred.GetCurrentTime()
+    payload = getattr(events_pb2, event_type)(**{name: getattr(event, name) for name in _fields(type(event))})
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
     return EventEnvelope(
         event_id=new_id(),
         type=event_type,
         aggregate_id=aggregate_id,
         correlation_id=getattr(event, "reservation_id", "") or aggregate_id,
-        occurred_at=occurred,
+        occurred_at=Timestamp(seconds=seconds, nanos=nanos),
         payload=payload.SerializeToString(),
         producer=producer,
     )
+
+
+@functools.cache
+def _fields(kind: type[DataclassInstance]) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
 def decode(data: bytes) -> tuple[EventEnvelope, Message]:

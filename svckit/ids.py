@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 MAX_ID_LENGTH = 64
 # ASCII: an id travels in gRPC metadata (x-bnb-subject on the saga's internal calls), whose values must be ASCII.
@@ -22,7 +21,8 @@ def new_id() -> str:
     """
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 of rand_a, 62 of rand_b, 6 unused
-    return str(uuid.UUID(int=(ms << 80) | (0x7 << 76) | ((rand >> 68) << 64) | (0b10 << 62) | (rand & (2**62 - 1))))
+    digits = "%032x" % ((ms << 80) | (0x7 << 76) | ((rand >> 68) << 64) | (0b10 << 62) | (rand & (2**62 - 1)))
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"  # str(uuid.UUID(...)), faster
 
 
 class InvalidId(ValueError):

@@ -7,6 +7,7 @@ import json
 import logging
 import logging.handlers
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,10 +20,13 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
+        self._second, self._stamp = -1, ""  # the last second formatted, and how (a handler formats one at a time)
 
     def format(self, record: logging.LogRecord) -> str:
+        if (second := int(record.created)) != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
         entry = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": f"{self._stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
@@ -58,7 +62,11 @@ def configure(service: str, level: str = "INFO", path: str = "") -> None:
     handler.setFormatter(JsonFormatter(service))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("grpc").setLevel(max(logging.INFO, logging.root.level))  # a line per call at DEBUG
-    logging.Formatter.converter = __import__("time").gmtime
+    logging.Formatter.converter = time.gmtime
+    # A line shows neither its caller's file and line nor its thread or process: records skip looking them up
+    # (the logging HOWTO's "Optimization"), a sixth of what a line costs.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 @contextmanager

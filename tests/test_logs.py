@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,9 @@ from svckit import logs
 
 
 @pytest.fixture
-def log_file(tmp_path: Path) -> Iterator[Path]:
+def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for name in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):  # configure() turns them off
+        monkeypatch.setattr(logging, name, getattr(logging, name))
     path = tmp_path / "svc.log"
     logs.configure("room", "INFO", str(path))
     yield path
@@ -21,11 +25,17 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_lines_are_json_with_the_correlation_id(log_file: Path) -> None:
+    before = time.time()
     with logs.correlated("res-1"):
         logging.getLogger("room_svc.handlers").info("room %s held", "r1")
-    [line] = log_file.read_text().splitlines()
-    entry = json.loads(line)
-    assert (entry["service"], entry["msg"], entry["correlation_id"]) == ("room", "room r1 held", "res-1")
+        logging.getLogger("room_svc.handlers").info("room %s held", "r2")  # within the same second, mostly
+    after = time.time()
+    first, second = (json.loads(line) for line in log_file.read_text().splitlines())
+    assert (first["service"], first["msg"], first["correlation_id"]) == ("room", "room r1 held", "res-1")
+    for entry in (first, second):  # UTC, to the millisecond
+        stamp = dt.datetime.strptime(entry["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC).timestamp()
+        assert int(before * 1000) / 1000 <= stamp <= after
+        assert entry["ts"].endswith("Z") and len(entry["ts"]) == len("2026-12-06T05:36:21.123Z")
 
 
 def test_the_file_rotates_at_its_size_and_each_record_is_formatted_once(
