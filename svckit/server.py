@@ -139,6 +139,7 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         await health_servicer.set(name, SERVING)
     logger.info("%s serving on %s:%s", settings.service, settings.bind_host, port)
 
+    app.db.checkpoint_in_background()
     tasks = [asyncio.create_task(_event_plumbing(app))]
     tasks += [asyncio.create_task(job()) for job in app.background]
     for task in tasks:  # each runs until stop; one that ends early must not end unseen
