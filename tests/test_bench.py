@@ -52,8 +52,10 @@ def test_the_cpu_table_sums_replicas_per_service_and_totals() -> None:
 
 
 def test_a_child_counts_for_the_program_it_was_started_by() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    code = "import time; print('up', flush=True); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
+        assert child.stdout is not None and child.stdout.readline() == "up\n"  # running: its pages are resident
         owners = procs.owned({os.getpid(): "bench"})
         assert owners[child.pid][0] == "bench" and owners[child.pid][1].rss > 0
         assert procs.owned({os.getpid(): "bench", child.pid: "child"})[child.pid][0] == "child"
