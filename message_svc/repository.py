@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import (
     Column,
     Connection,
     Index,
     MetaData,
-    RowMapping,
     String,
     Table,
     Text,
@@ -45,13 +46,19 @@ messages = Table(
 # INSERT .. ON CONFLICT DO NOTHING, per dialect: no savepoint per notification; compiled once (svckit.compiled).
 _ADD = {"sqlite": Compiled(sqlite.insert(messages).on_conflict_do_nothing()),
         "postgresql": Compiled(postgresql.insert(messages).on_conflict_do_nothing())}  # fmt: skip
-_UNSENT = select(messages).where(messages.c.sent_at.is_(None)).order_by(messages.c.created_at, messages.c.message_id)
-_MARK_SENT = (
-    messages.update().where(messages.c.message_id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
+_UNSENT = Compiled(
+    select(messages)
+    .where(messages.c.sent_at.is_(None))
+    .order_by(messages.c.created_at, messages.c.message_id)
+    .limit(bindparam("limit"))
+)
+# One row at a time, in one executemany (an IN list would be rendered anew for each length).
+_MARK_SENT = Compiled(
+    messages.update().where(messages.c.message_id == bindparam("mid")).values(sent_at=bindparam("at"))
 )
 
 
-def _notification(row: RowMapping) -> Notification:
+def _notification(row: Mapping[Any, Any]) -> Notification:
     return Notification(**{k: v for k, v in row.items() if k != "sent_at"})
 
 
@@ -65,10 +72,10 @@ class SqlMessages:
 
     def unsent(self, limit: int) -> list[Notification]:
         """Stored notifications not yet handed to the Sender, oldest first."""
-        return [_notification(row) for row in self.conn.execute(_UNSENT.limit(limit)).mappings()]
+        return [_notification(row) for row in _UNSENT.rows(self.conn, {"limit": limit})]
 
     def mark_sent(self, message_ids: list[str], at: dt.datetime) -> None:
-        self.conn.execute(_MARK_SENT, {"ids": message_ids, "at": at})
+        _MARK_SENT.run(self.conn, [{"mid": message_id, "at": at} for message_id in message_ids])
 
     def listing(self, where: MessageFilter, limit: int, offset: int) -> list[Notification]:
         query = select(messages).order_by(messages.c.created_at, messages.c.message_id).limit(limit).offset(offset)

@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, select
 
 from svckit import metrics
 from svckit.backoff import with_backoff
+from svckit.compiled import Compiled
 from svckit.db import Database
 from svckit.tables import now, outbox
 from svckit.uow import Committed
@@ -25,9 +26,9 @@ ACK_TIMEOUT_S = 2.0
 MAX_QUEUED = 10_000  # beyond it (a long broker outage) the relay forgets and the poll finds the rows again
 RETRY_S = (0.05, 2.0)  # backoff after a failed publish: its scale and its longest wait
 
-_MARK_SENT = (  # built once: SQLAlchemy then skips building and keying it per pass
-    outbox.update().where(outbox.c.event_id.in_(bindparam("ids", expanding=True))).values(sent_at=bindparam("at"))
-)
+# One row at a time, run as one executemany of a statement compiled once (svckit.compiled): an IN list is rendered
+# anew for each length, which cost ~0.4 ms a pass.
+_MARK_SENT = Compiled(outbox.update().where(outbox.c.event_id == bindparam("event")).values(sent_at=bindparam("at")))
 
 
 class Unacked(Exception):
@@ -71,8 +72,9 @@ class OutboxRelay:
             return [(eid, subj, data, tp) for eid, subj, data, tp in conn.execute(query) if eid not in self._known]
 
     def _mark_sent(self, event_ids: list[str]) -> None:
+        at = now()
         with self.db.uow() as uow:
-            uow.conn.execute(_MARK_SENT, {"ids": event_ids, "at": now()})
+            _MARK_SENT.run(uow.conn, [{"event": event_id, "at": at} for event_id in event_ids])
             uow.commit()
 
     async def _send(self, row: Committed) -> asyncio.Future[PubAck]:
