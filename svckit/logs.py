@@ -62,7 +62,6 @@ def configure(service: str, level: str = "INFO", path: str = "") -> None:
     handler.setFormatter(JsonFormatter(service))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("grpc").setLevel(max(logging.INFO, logging.root.level))  # a line per call at DEBUG
-    logging.Formatter.converter = time.gmtime
     # A line shows neither its caller's file and line nor its thread or process: records skip looking them up
     # (the logging HOWTO's "Optimization"), a sixth of what a line costs.
     logging._srcfile = None

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -34,12 +33,6 @@ class Tracer:
 
     def __init__(self, resource: Resource, processor: SpanProcessor) -> None:
         self.resource, self.processor = resource, processor
-
-    def start_span(
-        self, name: str, context: Context | None, kind: SpanKind, attributes: Mapping[str, Any] | None
-    ) -> trace.Span:
-        """A span whose parent is the span current in `context` (in the current context when None)."""
-        return self.start_child(name, trace.get_current_span(context).get_span_context(), kind, attributes)
 
     def start_child(
         self, name: str, parent: SpanContext | None, kind: SpanKind, attributes: Mapping[str, Any] | None

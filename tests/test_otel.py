@@ -58,6 +58,16 @@ SCRIPTS: dict[str, Callable[[trace.Span], None]] = {
 }
 
 
+def ours(tracer: otel.Tracer) -> Callable[..., trace.Span]:
+    """svckit's tracer, started as the SDK's start_span is: from the span current in a context."""
+
+    def start(name: str, context: Context | None, kind: SpanKind, attributes: Any) -> trace.Span:
+        parent = trace.get_current_span(context).get_span_context() if context is not None else None
+        return tracer.start_child(name, parent, kind, attributes)
+
+    return start
+
+
 def record(start: Callable[..., trace.Span], context: Context | None, script: Callable[[trace.Span], None]) -> Any:
     span = start("s", context, SpanKind.CONSUMER, {"messaging.message.id": "e-1"})
     script(span)
@@ -81,13 +91,13 @@ def seen(span: ReadableSpan) -> tuple[Any, ...]:
 @pytest.mark.parametrize("script", SCRIPTS.values(), ids=SCRIPTS.keys())
 @pytest.mark.parametrize("parent", [None, 1, 3], ids=["root", "sampled parent", "sampled random parent"])
 def test_a_span_records_what_the_sdks_records(script: Callable[[trace.Span], None], parent: int | None) -> None:
-    ours, theirs = InMemorySpanExporter(), InMemorySpanExporter()
+    mine_exported, theirs = InMemorySpanExporter(), InMemorySpanExporter()
     provider = TracerProvider(resource=RESOURCE)
     provider.add_span_processor(SimpleSpanProcessor(theirs))
     context = remote(parent) if parent is not None else None
-    ctx = record(otel.Tracer(RESOURCE, SimpleSpanProcessor(ours)).start_span, context, script)
+    ctx = record(ours(otel.Tracer(RESOURCE, SimpleSpanProcessor(mine_exported))), context, script)
     reference = record(provider.get_tracer("svckit").start_span, context, script)
-    (mine,), (sdks,) = ours.get_finished_spans(), theirs.get_finished_spans()
+    (mine,), (sdks,) = mine_exported.get_finished_spans(), theirs.get_finished_spans()
     assert seen(mine) == seen(sdks)
     assert (ctx.trace_id == reference.trace_id) == (parent is not None)  # a root's trace id is its own
     assert ctx.span_id != 9 and ctx.is_valid and not ctx.is_remote
@@ -95,7 +105,7 @@ def test_a_span_records_what_the_sdks_records(script: Callable[[trace.Span], Non
 
 def test_a_sampled_out_parent_gets_a_non_recording_span_that_carries_its_trace_on() -> None:
     recorded = InMemorySpanExporter()
-    span = otel.Tracer(RESOURCE, SimpleSpanProcessor(recorded)).start_span("s", remote(0), SpanKind.SERVER, None)
+    span = ours(otel.Tracer(RESOURCE, SimpleSpanProcessor(recorded)))("s", remote(0), SpanKind.SERVER, None)
     span.set_attribute("a", 1)
     span.end()
     ctx = span.get_span_context()

@@ -23,8 +23,7 @@ from opentelemetry.util.types import AttributeValue
 
 from svckit import otel, otlp
 
-REMOTE = set_span_in_context(NonRecordingSpan(SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0xB7, True,
-                                                          TraceFlags(1))))  # fmt: skip
+REMOTE = SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0xB7, True, TraceFlags(1))
 
 
 def provider(exporter: InMemorySpanExporter, service: str) -> TracerProvider:
@@ -47,7 +46,7 @@ def ours(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, ...]:
             made.set_status(Status(StatusCode.ERROR, "UNAVAILABLE"))
     svckits = otel.Tracer(sdk.resource, SimpleSpanProcessor(exporter))
     attributes = {"messaging.message.id": "é" * 100, "bnb.correlation_id": "r-1"}
-    consumed = svckits.start_span("process PaymentApproved", REMOTE, SpanKind.CONSUMER, attributes)
+    consumed = svckits.start_child("process PaymentApproved", REMOTE, SpanKind.CONSUMER, attributes)
     consumed.end()
     return exporter.get_finished_spans()
 
