@@ -1,12 +1,16 @@
 """Issue 12's budget: the mesh without its instrumentation, with it (tracing unset), and traced at 100 %, side by side.
 
-The three meshes run at once and take turns, round after round, each round's order reversed from the last: the
-machine's drift (it is shared and noisy) then falls on all three alike, and the median round of each is compared.
+The three meshes run at once and take turns, round after round, each round's order reversed from the last. A
+round's CPU per saga moves with the machine (it is shared: one mesh's rounds ranged 10-20 ms in one run), and
+moves for all of a mesh's processes at once, Envoy and NATS included. So each mesh is compared with the one
+whose turn came right before or after it, round by round: the figure is the median of those paired ratios, with
+a distribution-free 90 % interval for it (from the order statistics of the ratios; no assumed distribution).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -16,7 +20,8 @@ from typing import Any
 from bench import procs, sink, workloads
 from tools.demos.private_mesh import Mesh, mesh_config
 
-RUNS = ("uninstrumented", "unset", "traced")
+RUNS = ("uninstrumented", "unset", "traced")  # in turn: unset's neighbours are the two it is compared with
+_Z90 = statistics.NormalDist().inv_cdf(0.95)
 
 
 @dataclass
@@ -30,6 +35,20 @@ class Overhead:
     def median(self, run: str) -> float:
         return statistics.median(self.rounds[run])
 
+    def ratios(self, run: str, against: str) -> list[float]:
+        return sorted(a / b for a, b in zip(self.rounds[run], self.rounds[against], strict=True))
+
+    def paired(self, run: str, against: str) -> float:
+        """The median over the rounds of `run`'s CPU per saga over `against`'s."""
+        return statistics.median(self.ratios(run, against))
+
+    def interval(self, run: str, against: str) -> tuple[float, float]:
+        """A 90 % confidence interval for paired(): the ratios ranked n/2 -/+ z(0.95) * sqrt(n)/2 from the
+        binomial's normal approximation (of 9 rounds, the 2nd and 8th; of 30, the 10th and 21st)."""
+        ratios = self.ratios(run, against)
+        n, half = len(ratios), _Z90 * math.sqrt(len(ratios)) / 2
+        return ratios[max(0, math.floor(n / 2 - half) - 1)], ratios[min(n - 1, math.ceil(n / 2 + half))]
+
     def __str__(self) -> str:
         lines = [
             f"instrumentation overhead: {len(self.rounds[RUNS[0]])} rounds of {self.sagas} sagas at c=32 per mesh,"
@@ -37,14 +56,26 @@ class Overhead:
         ]
         for run, values in self.rounds.items():
             lines.append(f"  {run:<15} median {self.median(run):6.2f}   rounds " + " ".join(f"{v:.2f}" for v in values))
+        for run, against in (("unset", "uninstrumented"), ("traced", "unset")):
+            low, high = self.interval(run, against)
+            lines.append(
+                f"  {run} over {against}: median of the paired rounds {self.paired(run, against) - 1:+.1%}"
+                f" (90 % interval {low - 1:+.1%} to {high - 1:+.1%}); ratio of the medians"
+                f" {self.median(run) / self.median(against) - 1:+.1%}"
+            )
         return "\n".join(lines)  # fmt: skip
 
 
 async def _round(mesh: Mesh, n: int) -> float:
+    """CPU per saga from the first reservation (the round's rooms registered and their events handled) until every
+    consumer is idle again."""
     meter = procs.CpuMeter(lambda: procs.supervised(mesh.process.pid, mesh.cfg.run_dir))
-    await workloads.drained(mesh.cfg.nats_port)
-    meter.start()
-    result = await workloads.sagas(mesh.edge, n, 32, mesh.token)
+
+    async def ready() -> None:
+        await workloads.drained(mesh.cfg.nats_port)
+        meter.start()
+
+    result = await workloads.sagas(mesh.edge, n, 32, mesh.token, ready)
     await workloads.drained(mesh.cfg.nats_port)
     return 1000 * sum(meter.stop().values()) / max(result.ok, 1)
 

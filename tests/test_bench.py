@@ -33,16 +33,26 @@ def test_an_unjudged_figure_is_printed_without_a_verdict() -> None:
     assert target.met and str(target).endswith("-")
 
 
-def test_the_tracing_budget_compares_the_median_rounds_of_the_meshes_side_by_side() -> None:
-    rounds = {"uninstrumented": [10.0, 30.0, 10.0], "unset": [10.2, 10.3, 50.0], "traced": [11.5, 12.0, 11.0]}
-    lines = report.tracing(Overhead(rounds, 600, 1234), judged=True)
-    assert [(t.name.strip(), round(t.value, 3), t.met) for t in lines] == [
-        ("CPU per saga, tracing unset (side by side)", 10.3, True),
-        ("unset over uninstrumented", 0.03, False),  # 10.3 / 10.0: just over 3 %
-        ("CPU per saga, tracing on (100 % sampled)", 11.5, True),
-        ("tracing on over unset", 0.117, True),
+def test_the_tracing_budget_compares_each_round_with_the_turn_beside_it() -> None:
+    # The machine's speed moves from round to round; each ratio is of two turns taken one after the other.
+    rounds = {"uninstrumented": [10.0, 20.0, 12.0], "unset": [10.1, 20.4, 12.6], "traced": [11.0, 23.0, 14.4]}
+    lines = report.tracing(Overhead(rounds, 200, 1234), judged=True)
+    assert [(t.name.strip(), round(t.value, 4), t.met) for t in lines] == [
+        ("CPU per saga, tracing unset (side by side)", 12.6, True),  # the median round
+        ("unset over uninstrumented", 0.02, True),  # ratios 1.01, 1.02, 1.05 (the medians' ratio: 1.05)
+        ("CPU per saga, tracing on (100 % sampled)", 14.4, True),
+        ("tracing on over unset", 0.1275, True),  # 23.0 / 20.4
     ]
-    assert "1234 spans" in str(Overhead(rounds, 600, 1234))
+    rounds["traced"][:2] = [11.7, 23.5]  # ratios 1.158, 1.152, 1.143
+    assert not report.tracing(Overhead(rounds, 200, 1234), judged=True)[3].met
+    text = str(Overhead(rounds, 200, 1234))
+    assert "1234 spans" in text and "unset over uninstrumented: median of the paired rounds +2.0%" in text
+
+
+def test_the_interval_of_the_paired_median_is_taken_from_the_ranked_ratios() -> None:
+    rounds = {"unset": [10.0] * 9, "traced": [10.0 + i for i in range(9)]}  # ratios 1.0 .. 1.8
+    assert Overhead(rounds, 200, 0).interval("traced", "unset") == (1.1, 1.7)  # the 2nd and 8th of 9
+    assert Overhead(rounds, 200, 0).paired("traced", "unset") == 1.4
 
 
 def test_the_cpu_table_sums_replicas_per_service_and_totals() -> None:
