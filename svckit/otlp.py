@@ -22,6 +22,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
+from svckit import otel
+
 _DOUBLE = struct.Struct("<d").pack
 _FIXED32 = struct.Struct("<I").pack
 _FIXED64 = struct.Struct("<Q").pack
@@ -42,12 +44,16 @@ def _key(message: Any, field: str, wire: int) -> bytes:
     return _varint(message.DESCRIPTOR.fields_by_name[field].number << 3 | wire)
 
 
+_LENGTHS = [bytes((n,)) for n in range(0x80)]  # a length below 128 is one byte
+
+
 def _delimited(key: bytes, data: bytes) -> bytes:
     n = len(data)
-    return key + (bytes((n,)) if n < 0x80 else _varint(n)) + data
+    return key + (_LENGTHS[n] if n < 0x80 else _varint(n)) + data
 
 
 _TRACE_ID, _SPAN_ID, _PARENT = (_key(Span, f, LENGTH) for f in ("trace_id", "span_id", "parent_span_id"))
+_TRACE_ID_16, _SPAN_ID_8, _PARENT_8 = _TRACE_ID + b"\x10", _SPAN_ID + b"\x08", _PARENT + b"\x08"  # with their lengths
 _NAME, _KIND, _ATTRIBUTE = _key(Span, "name", LENGTH), _key(Span, "kind", VARINT), _key(Span, "attributes", LENGTH)
 _START, _END = _key(Span, "start_time_unix_nano", FIXED64), _key(Span, "end_time_unix_nano", FIXED64)
 _STATUS, _FLAGS = _key(Span, "status", LENGTH), _key(Span, "flags", FIXED32)
@@ -79,24 +85,76 @@ def _value(value: object) -> bytes | None:
     return None
 
 
-def _written(span: ReadableSpan) -> bytes | None:
-    """A span's encoding, or None when it holds what only the library encodes."""
-    ctx, parent, status = span.context, span.parent, span.status
-    start, end = span.start_time, span.end_time
-    if span.events or span.links or ctx.trace_state or span.dropped_attributes or start is None or end is None:
+# What a service's spans repeat, encoded once: a span's name and kind, and an attribute's key. Both come from a
+# small set (method paths, event types, svckit's attribute names); past _CACHED entries nothing more is kept.
+_CACHED = 1024
+_heads: dict[tuple[str, SpanKind], bytes] = {}
+_keys: dict[str, bytes] = {}
+_PLAIN_STATUS = _delimited(_STATUS, b"")  # UNSET, with no message: every span that ended well
+
+
+def _head(name: str, kind: SpanKind) -> bytes:
+    head = _heads.get((name, kind))
+    if head is None:
+        head = _delimited(_NAME, name.encode()) + _KINDS[kind]
+        if len(_heads) < _CACHED:
+            _heads[name, kind] = head
+    return head
+
+
+def _attribute(key: str, value: object) -> bytes | None:
+    """A KeyValue's encoding, or None for a value left to the library."""
+    if type(value) is str:  # nearly every attribute: ids and names
+        encoded = _delimited(_STRING, value.encode())
+    elif (encoded := _value(value)) is None:  # type: ignore[assignment]  # the walrus widens it
         return None
-    parts = [_TRACE_ID, b"\x10", ctx.trace_id.to_bytes(16, "big"), _SPAN_ID, b"\x08", ctx.span_id.to_bytes(8, "big")]
+    prefix = _keys.get(key)
+    if prefix is None:
+        prefix = _delimited(_ATTR_KEY, key.encode())
+        if len(_keys) < _CACHED:
+            _keys[key] = prefix
+    return _delimited(_ATTRIBUTE, prefix + _delimited(_ATTR_VALUE, encoded))
+
+
+def _written(span: ReadableSpan) -> bytes | None:
+    """A span's encoding, or None when it holds what only the library encodes.
+
+    svckit's own spans (svckit.otel.Span, nearly all) are read from their fields: the ReadableSpan properties
+    cost a call each, and `attributes` a read-only view made per call."""
+    if type(span) is not otel.Span:
+        return _written_from(
+            span.context,
+            span.parent,
+            span.status,
+            span.start_time,
+            span.end_time,
+            span.name,
+            span.kind,
+            span.attributes,
+            bool(span.events or span.links or span.dropped_attributes),
+        )
+    return _written_from(span._context, span._parent, span._status, span._start_time, span._end_time, span._name,
+                         span._kind, span._attributes, bool(span._events or span._links))  # fmt: skip
+
+
+def _written_from(ctx: Any, parent: Any, status: Any, start: int | None, end: int | None, name: str,
+                  kind: SpanKind, attributes: Any, more: bool) -> bytes | None:  # fmt: skip
+    if more or ctx.trace_state or start is None or end is None:
+        return None
+    parts = [_TRACE_ID_16, ctx.trace_id.to_bytes(16, "big"), _SPAN_ID_8, ctx.span_id.to_bytes(8, "big")]
     if parent is not None:
-        parts += (_PARENT, b"\x08", parent.span_id.to_bytes(8, "big"))
-    parts += (_delimited(_NAME, span.name.encode()), _KINDS[span.kind])
-    parts += (_START, _FIXED64(start), _END, _FIXED64(end))
-    for key, value in (span.attributes or {}).items():
-        if (encoded := _value(value)) is None:
+        parts += (_PARENT_8, parent.span_id.to_bytes(8, "big"))
+    parts += (_head(name, kind), _START, _FIXED64(start), _END, _FIXED64(end))
+    for key, value in (attributes or {}).items():
+        if (attribute := _attribute(key, value)) is None:
             return None
-        parts.append(_delimited(_ATTRIBUTE, _delimited(_ATTR_KEY, key.encode()) + _delimited(_ATTR_VALUE, encoded)))
-    message = status.description
-    parts.append(_delimited(_STATUS, (_delimited(_STATUS_MESSAGE, message.encode()) if message else b"") +
-                            _CODES[status.status_code]))  # fmt: skip
+        parts.append(attribute)
+    code, message = status.status_code, status.description
+    if code is StatusCode.UNSET and not message:
+        parts.append(_PLAIN_STATUS)
+    else:
+        parts.append(_delimited(_STATUS, (_delimited(_STATUS_MESSAGE, message.encode()) if message else b"") +
+                                _CODES[code]))  # fmt: skip
     parts.append(_REMOTE if parent is not None and parent.is_remote else _LOCAL)
     return b"".join(parts)
 

@@ -33,21 +33,19 @@ def provider(exporter: InMemorySpanExporter, service: str) -> TracerProvider:
 
 
 def ours(exporter: InMemorySpanExporter) -> tuple[ReadableSpan, ...]:
-    """Spans as svckit makes them: a call served (root), one made (a child), an event consumed (remote parent);
-    the last by svckit's own tracer (svckit.otel), the others by the SDK's."""
-    sdk = provider(exporter, "room")
-    tracer = sdk.get_tracer("svckit")
-    with tracer.start_as_current_span("bnb.room.v1.RoomHolds/HoldRoom", kind=SpanKind.SERVER,
-                                      attributes={"rpc.system": "grpc"}) as served:  # fmt: skip
-        served.set_attribute("rpc.grpc.status_code", 0)
-        with tracer.start_as_current_span("bnb.payment.v1.PaymentApprovals/ApprovePayment", kind=SpanKind.CLIENT,
-                                          record_exception=False) as made:  # fmt: skip
-            made.set_attribute("rpc.grpc.status_code", 14)
-            made.set_status(Status(StatusCode.ERROR, "UNAVAILABLE"))
-    svckits = otel.Tracer(sdk.resource, SimpleSpanProcessor(exporter))
+    """Spans as svckit makes them (svckit.otel): a call served (root), one made (a child), an event consumed
+    (remote parent)."""
+    svckits = otel.Tracer(Resource.create({"service.name": "room"}), SimpleSpanProcessor(exporter))
+    served = svckits.start_child("bnb.room.v1.RoomHolds/HoldRoom", None, SpanKind.SERVER, {"rpc.system": "grpc"})
+    served.set_attribute("rpc.grpc.status_code", 0)
+    name = "bnb.payment.v1.PaymentApprovals/ApprovePayment"
+    made = svckits.start_child(name, served.get_span_context(), SpanKind.CLIENT, {"rpc.system": "grpc"})
+    made.set_attribute("rpc.grpc.status_code", 14)
+    made.set_status(Status(StatusCode.ERROR, "UNAVAILABLE"))
+    made.end()
+    served.end()
     attributes = {"messaging.message.id": "é" * 100, "bnb.correlation_id": "r-1"}
-    consumed = svckits.start_child("process PaymentApproved", REMOTE, SpanKind.CONSUMER, attributes)
-    consumed.end()
+    svckits.start_child("process PaymentApproved", REMOTE, SpanKind.CONSUMER, attributes).end()
     return exporter.get_finished_spans()
 
 
@@ -90,8 +88,12 @@ def test_what_only_the_library_encodes_is_left_to_it_within_the_same_request() -
     tracer.start_span("a list", attributes={"ids": ["a", "b"]}).end()
     other.start_span("another scope").end()
     view.get_tracer("svckit").start_span("another resource").end()
+    raised = otel.Tracer(room.resource, SimpleSpanProcessor(recorded)).start_child("ours raised", None,
+                                                                                 SpanKind.SERVER, None)  # fmt: skip
+    raised.record_exception(ValueError("no such room"))
+    raised.end()
     theirs = recorded.get_finished_spans()
-    assert [otlp._written(s) is None for s in theirs] == [True] * 4 + [False] * 2
+    assert [otlp._written(s) is None for s in theirs] == [True] * 4 + [False] * 2 + [True]
     spans = [*theirs[:3], *ours(InMemorySpanExporter()), *theirs[3:]]  # resources and scopes interleaved
     request = ExportTraceServiceRequest.FromString(otlp.encode(spans))
     assert request == encode_spans(spans)
