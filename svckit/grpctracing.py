@@ -16,6 +16,7 @@ from svckit.caller import Context, MethodHandler
 
 _UNTRACED = ("/grpc.health.", "/grpc.reflection.")  # Envoy's health checks would flood the traces
 _RPC = {"rpc.system": "grpc"}  # the span's name is the method's path: service and method need no attributes
+_ABORTED = (grpc.aio.AbortError,)
 _FAULTS = {grpc.StatusCode[name] for name in ("UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS")}
 Metadata = tuple[tuple[str, str], ...]
 _NO_METADATA: contextlib.nullcontext[Metadata] = contextlib.nullcontext(())
@@ -39,7 +40,8 @@ def _traced(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..
 
     async def call(request: Any, context: Context) -> Any:
         carrier = {k: v for k, v in (context.invocation_metadata() or ()) if k in ("traceparent", "tracestate")}
-        with tracing.Current(tracing.start(name, tracing.parent_of(carrier), SpanKind.SERVER, _RPC)) as span:
+        span = tracing.start(name, tracing.parent_of(carrier), SpanKind.SERVER, _RPC)
+        with tracing.Current(span, quiet=_ABORTED):  # a status the handler chose: _status says what it means
             try:
                 return await behavior(request, context)
             finally:

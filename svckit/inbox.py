@@ -19,6 +19,7 @@ from svckit.tables import inbox, now
 from svckit.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
+_OUTCOMES = (RetryLater,)  # an event that must wait for another: its span says so, and records no fault
 
 Parents = dict[str, str] | None  # event id -> the traceparent of its message
 Outcome = str | Exception | Failed  # of one message: 'done', 'duplicate', 'dead', or what to redeliver it after
@@ -68,7 +69,8 @@ def handle(db: Database, sub: Subscription, data: bytes, subject: str, seq: int,
             bury(uow.conn, sub.durable, (data, subject, seq), exc)
             uow.commit()
         return "dead"
-    with correlated(envelope.correlation_id), tracing.consumed(sub.durable, envelope, parent), db.uow() as uow:
+    consumed = tracing.consumed(sub.durable, envelope, parent, _OUTCOMES)
+    with correlated(envelope.correlation_id), consumed, db.uow() as uow:
         if (outcome := apply(uow, sub, envelope, payload)) == "done":
             uow.commit()
             logger.debug("%s handled %s %s", sub.durable, envelope.type, envelope.event_id)
@@ -110,7 +112,8 @@ def _apply_batch(
                 continue
             try:
                 parent = parents.get(envelope.event_id) if parents else None
-                with correlated(envelope.correlation_id), tracing.consumed(sub.durable, envelope, parent) as span:
+                consumed = tracing.consumed(sub.durable, envelope, parent, _OUTCOMES)
+                with correlated(envelope.correlation_id), consumed as span:
                     _run_handler(uow, sub, envelope, payload)
             except RetryLater as exc:  # raised before the handler wrote anything: the rest of the batch stands
                 outcomes.append(exc)

@@ -8,15 +8,17 @@ from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
 from sqlalchemy import select
 
 from room_svc.domain import RoomRegistered
 from svckit import events, grpctracing, migrate, tracing
 from svckit.config import Settings
 from svckit.db import Database
-from svckit.inbox import handle_batch
+from svckit.inbox import handle, handle_batch
 from svckit.outbox import OutboxRelay
 from svckit.policies import Subscription
+from svckit.retries import RetryLater
 from svckit.tables import outbox
 from svckit.uow import Committed, UnitOfWork
 
@@ -109,6 +111,35 @@ def test_each_event_of_a_batch_is_a_child_of_its_own_producer(tmp_path: Path, sp
         span = consumed[event_id]
         assert (span.context.trace_id, span.parent.span_id) == (trace_id, span_id)
         assert (event_id, trace_id) in seen  # the handler ran inside its own event's span
+
+
+def test_an_event_that_must_wait_is_an_outcome_of_its_span_and_a_failure_is_a_fault(tmp_path: Path, spans: Any) -> None:
+    view = Database(f"sqlite:///{tmp_path}/view.db", producer="view")
+    migrate.upgrade(view, "view_svc")
+
+    def policy(uow: UnitOfWork, event: Any, envelope: events.EventEnvelope) -> None:
+        if event.room_id == "room-early":
+            raise RetryLater("its room is not in the view yet")
+        if event.room_id == "room-broken":
+            raise ValueError("no such column")
+
+    def registered(room_id: str) -> bytes:
+        event = RoomRegistered(room_id, "h1", "Loft", 100, "available")
+        return events.envelope(event, producer="room", aggregate_id=room_id).SerializeToString()
+
+    items = [(registered(room_id), "room.RoomRegistered", seq) for seq, room_id in enumerate(("room-early", "room-1"))]
+    sub = Subscription("view-room-test", "room", {"RoomRegistered": policy})
+    waited, done = handle_batch(view, sub, items, {})
+    assert isinstance(waited, RetryLater) and done == "done"
+    early, handled = spans.get_finished_spans()
+    assert (early.status.status_code, list(early.events)) == (StatusCode.UNSET, [])  # not an error; no traceback
+    assert early.attributes["bnb.outcome"] == "RetryLater: its room is not in the view yet"
+    assert "bnb.outcome" not in handled.attributes and handled.status.status_code is StatusCode.UNSET
+
+    with pytest.raises(ValueError):
+        handle(view, sub, registered("room-broken"), "room.RoomRegistered", 3)
+    failed = spans.get_finished_spans()[-1]
+    assert failed.status.status_code is StatusCode.ERROR and [e.name for e in failed.events] == ["exception"]
 
 
 def test_nothing_is_traced_without_an_endpoint(db: Database) -> None:

@@ -90,6 +90,46 @@ def test_a_caller_that_sampled_its_trace_out_gets_no_spans(spans: InMemorySpanEx
     assert handed_on.startswith(f"00-{TRACE}-") and handed_on.endswith("-00")  # its calls and events say so on
 
 
+class Aborted(Served):
+    """The context of a call its handler aborted with `code` (grpc sets it before raising AbortError)."""
+
+    def __init__(self, code: grpc.StatusCode) -> None:
+        super().__init__()
+        self._code = code
+
+    def code(self) -> grpc.StatusCode | None:
+        return self._code
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [(grpc.StatusCode.FAILED_PRECONDITION, StatusCode.UNSET), (grpc.StatusCode.INTERNAL, StatusCode.ERROR)],
+)
+def test_a_call_its_handler_aborted_ends_with_that_status_and_no_traceback(
+    code: grpc.StatusCode, status: StatusCode, spans: InMemorySpanExporter
+) -> None:
+    async def behavior(request: Any, context: Any) -> None:
+        raise grpc.aio.AbortError("Locally aborted.")  # what context.abort() raises
+
+    with pytest.raises(grpc.aio.AbortError):
+        asyncio.run(grpctracing._traced(METHOD, behavior)(b"", Aborted(code)))  # type: ignore[arg-type]
+    (span,) = spans.get_finished_spans()
+    attributes = dict(span.attributes or {})
+    assert (attributes["rpc.grpc.status_code"], span.status.status_code) == (code.value[0], status)
+    assert list(span.events) == []  # no traceback formatted
+    assert attributes["bnb.outcome"] == "AbortError: Locally aborted."
+
+
+def test_a_handler_that_raises_is_an_error_with_its_exception_recorded(spans: InMemorySpanExporter) -> None:
+    async def behavior(request: Any, context: Any) -> None:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(grpctracing._traced(METHOD, behavior)(b"", Served()))  # type: ignore[arg-type]
+    (span,) = spans.get_finished_spans()
+    assert span.status.status_code is StatusCode.ERROR and [e.name for e in span.events] == ["exception"]
+
+
 async def _called(outcome: BaseException | None) -> tuple[tuple[str, str], ...]:
     with grpctracing.client(METHOD) as metadata:
         if outcome is not None:
