@@ -10,6 +10,7 @@ a distribution-free 90 % interval for it (from the order statistics of the ratio
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import statistics
 from contextlib import ExitStack
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import procs, sink, workloads
+from bench import procs, runs, sink, workloads
 from tools.demos.private_mesh import Mesh, mesh_config
 
 RUNS = ("uninstrumented", "unset", "traced")  # in turn: unset's neighbours are the two it is compared with
@@ -69,15 +70,10 @@ class Overhead:
 async def _round(mesh: Mesh, n: int) -> float:
     """CPU per saga from the first reservation (the round's rooms registered and their events handled) until every
     consumer is idle again."""
-    meter = procs.CpuMeter(lambda: procs.supervised(mesh.process.pid, mesh.cfg.run_dir))
-
-    async def ready() -> None:
-        await workloads.drained(mesh.cfg.nats_port)
-        meter.start()
-
-    result = await workloads.sagas(mesh.edge, n, 32, mesh.token, ready)
-    await workloads.drained(mesh.cfg.nats_port)
-    return 1000 * sum(meter.stop().values()) / max(result.ok, 1)
+    roots = functools.partial(procs.supervised, mesh.process.pid, mesh.cfg.run_dir)
+    subject = runs.Subject("overhead", mesh.edge, mesh.cfg.nats_port, roots, full=False, mint=mesh.token)
+    result, cpu, _ = await runs.metered_sagas(subject, n, 32)
+    return 1000 * sum(cpu.values()) / max(result.ok, 1)
 
 
 def measure(base: Path, rounds: int, sagas: int, warmup: int) -> Overhead:

@@ -42,7 +42,7 @@ class Subject:
         return await workloads.drained(self.nats_port)
 
 
-async def _metered_sagas(t: Subject, n: int, concurrency: int) -> tuple[load.Result, dict[str, float], float]:
+async def metered_sagas(t: Subject, n: int, concurrency: int) -> tuple[load.Result, dict[str, float], float]:
     """The sagas with CPU metered from just before the first (rooms registered, events drained) until every
     consumer is idle; and the event backlog: seconds from the last reply until then."""
     meter = procs.CpuMeter(t.roots)
@@ -82,7 +82,7 @@ async def measure(t: Subject, args: argparse.Namespace, tool: str) -> Figures:
         print(f"{t.label}: event lag, {args.lag_rate:g}/s open loop for {args.lag_seconds:g} s", flush=True)
         lags = await workloads.paced_lags(t.edge, args.lag_rate, args.lag_seconds, t.mint, t.drained)
     print(f"{t.label}: throughput, {args.sagas} sagas at c={args.concurrency}", flush=True)
-    sagas, cpu, backlog_s = await _metered_sagas(t, args.sagas, args.concurrency)
+    sagas, cpu, backlog_s = await metered_sagas(t, args.sagas, args.concurrency)
     sagas.label = f"{t.label} c={args.concurrency}"
     figures = Figures(t.label, idle_rss, latency, sagas, cpu, backlog_s, lags)
     if t.full:
