@@ -29,9 +29,10 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--rest-concurrency", type=int, default=100)
     parser.add_argument("--rest-seconds", type=int, default=10)
-    # Rounds short and many: a round's CPU per saga varied by about 15 % (one standard deviation) whether it held 150,
-    # 300 or 600 sagas, so the paired figure's spread shrinks with the number of rounds, not with their length.
-    parser.add_argument("--overhead-rounds", type=int, default=30, help="turns of the three meshes (issue 12's budget)")
+    # Rounds short and many: a round's CPU per saga varied by 4-15 % (one standard deviation, quiet hours to busy)
+    # whether it held 150, 300 or 600 sagas, so the paired figure's spread shrinks with the number of rounds, not
+    # with their length: over 60, one standard deviation of the median is about 1 % in a quiet hour.
+    parser.add_argument("--overhead-rounds", type=int, default=60, help="turns of the three meshes (issue 12's budget)")
     parser.add_argument("--overhead-sagas", type=int, default=200, help="sagas per mesh and round")
     return parser.parse_args()
 

@@ -5,6 +5,8 @@ round's CPU per saga moves with the machine (it is shared: one mesh's rounds ran
 moves for all of a mesh's processes at once, Envoy and NATS included. So each mesh is compared with the one
 whose turn came right before or after it, round by round: the figure is the median of those paired ratios, with
 a distribution-free 90 % interval for it (from the order statistics of the ratios; no assumed distribution).
+A round's CPU is read from the scheduler's ns clock (procs.precise_cpu_s): in 10 ms ticks, a round's 2 s of CPU
+over eight processes is only good to about 1.5 %, half the budget being measured.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class Overhead:
     def __str__(self) -> str:
         lines = [
             f"instrumentation overhead: {len(self.rounds[RUNS[0]])} rounds of {self.sagas} sagas at c=32 per mesh,"
-            f" taking turns (CPU per saga, ms, every process); the traced mesh's sink received {self.spans} spans"
+            f" taking turns (CPU per saga, ms, every process, scheduler's clock);"
+            f" the traced mesh's sink received {self.spans} spans"
         ]
         for run, values in self.rounds.items():
             lines.append(f"  {run:<15} median {self.median(run):6.2f}   rounds " + " ".join(f"{v:.2f}" for v in values))
@@ -72,7 +75,7 @@ async def _round(mesh: Mesh, n: int) -> float:
     consumer is idle again."""
     roots = functools.partial(procs.supervised, mesh.process.pid, mesh.cfg.run_dir)
     subject = runs.Subject("overhead", mesh.edge, mesh.cfg.nats_port, roots, full=False, mint=mesh.token)
-    result, cpu, _ = await runs.metered_sagas(subject, n, 32)
+    result, cpu, _ = await runs.metered_sagas(subject, n, 32, precise=True)
     return 1000 * sum(cpu.values()) / max(result.ok, 1)
 
 

@@ -42,10 +42,12 @@ class Subject:
         return await workloads.drained(self.nats_port)
 
 
-async def metered_sagas(t: Subject, n: int, concurrency: int) -> tuple[load.Result, dict[str, float], float]:
-    """The sagas with CPU metered from just before the first (rooms registered, events drained) until every
-    consumer is idle; and the event backlog: seconds from the last reply until then."""
-    meter = procs.CpuMeter(t.roots)
+async def metered_sagas(
+    t: Subject, n: int, concurrency: int, precise: bool = False
+) -> tuple[load.Result, dict[str, float], float]:
+    """The sagas with CPU metered (procs.CpuMeter) from just before the first (rooms registered, events drained)
+    until every consumer is idle; and the event backlog: seconds from the last reply until then."""
+    meter = procs.CpuMeter(t.roots, precise)
 
     async def ready() -> None:
         await t.drained()

@@ -74,6 +74,30 @@ def test_a_child_counts_for_the_program_it_was_started_by() -> None:
         child.wait()
 
 
+def test_the_precise_meter_counts_every_thread_of_a_process() -> None:
+    # Two threads spin 0.3 s of CPU each (by their own thread clocks), then stay alive, as a service's do.
+    code = (
+        "import threading, time\n"
+        "spun, stay = threading.Barrier(3), threading.Event()\n"
+        "def spin():\n"
+        "    end = time.thread_time() + 0.3\n"
+        "    while time.thread_time() < end: pass\n"
+        "    spun.wait(); stay.wait()\n"
+        "[threading.Thread(target=spin, daemon=True).start() for _ in range(2)]\n"
+        "spun.wait(); print('spun', flush=True); time.sleep(30)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "spun\n"
+        precise, ticked = procs.precise_cpu_s(child.pid), procs.scan()[child.pid].cpu_s
+    finally:
+        child.kill()
+        child.wait()
+    assert 0.6 <= precise < 0.6 + 0.5  # the spins, and the interpreter's start-up
+    assert abs(precise - ticked) < 0.1  # the same CPU as /proc/PID/stat's ticks, where no network is involved
+    assert procs.precise_cpu_s(child.pid) == 0.0  # gone
+
+
 HEY = """
 Summary:
   Total:\t10.0312 secs
