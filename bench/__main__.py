@@ -34,6 +34,7 @@ def _args() -> argparse.Namespace:
     # with their length: over 60, one standard deviation of the median is about 1 % in a quiet hour.
     parser.add_argument("--overhead-rounds", type=int, default=60, help="turns of the three meshes (issue 12's budget)")
     parser.add_argument("--overhead-sagas", type=int, default=200, help="sagas per mesh and round")
+    parser.add_argument("--overhead-sets", type=int, default=2, help="sets of three meshes started for the rounds")
     return parser.parse_args()
 
 
@@ -64,7 +65,9 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
             figures = asyncio.run(runs.measure(subject, args, tool))
     if urls or not args.overhead_rounds:
         return figures, bare, None  # three meshes at once need three sets of databases: SQLite only
-    found = overhead.measure(base / "overhead", args.overhead_rounds, args.overhead_sagas, args.warmup)
+    found = overhead.measure(
+        base / "overhead", args.overhead_rounds, args.overhead_sagas, args.warmup, args.overhead_sets
+    )
     return figures, bare, found
 
 

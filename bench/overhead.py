@@ -34,6 +34,7 @@ class Overhead:
     rounds: dict[str, list[float]]
     sagas: int  # per round
     spans: int  # what the traced mesh's sink received
+    sets: int = 1  # of three meshes, each started afresh for its share of the rounds
 
     def median(self, run: str) -> float:
         return statistics.median(self.rounds[run])
@@ -54,7 +55,8 @@ class Overhead:
 
     def __str__(self) -> str:
         lines = [
-            f"instrumentation overhead: {len(self.rounds[RUNS[0]])} rounds of {self.sagas} sagas at c=32 per mesh,"
+            f"instrumentation overhead: {len(self.rounds[RUNS[0]])} rounds of {self.sagas} sagas at c=32 per mesh"
+            f" in {self.sets} sets,"
             f" taking turns (CPU per saga, ms, every process, scheduler's clock);"
             f" the traced mesh's sink received {self.spans} spans"
         ]
@@ -79,22 +81,35 @@ async def _round(mesh: Mesh, n: int) -> float:
     return 1000 * sum(cpu.values()) / max(result.ok, 1)
 
 
-def measure(base: Path, rounds: int, sagas: int, warmup: int) -> Overhead:
+def measure(base: Path, rounds: int, sagas: int, warmup: int, sets: int = 2) -> Overhead:
+    """`rounds` rounds of `sagas` sagas on each of the three meshes, over `sets` sets of them started afresh
+    (each set its share of the rounds): a mesh's processes carry a bias of their own that no number of rounds
+    averages out (hash seeds, memory layout; two runs of 60 rounds differed by 2.6 %, against a spread of 0.8 %
+    within each), so it is averaged over sets instead."""
+    with sink.sink() as (received, endpoint):
+        found: dict[str, list[float]] = {run: [] for run in RUNS}
+        for i in range(sets):
+            share = rounds * (i + 1) // sets - rounds * i // sets
+            for run, values in _generation(base / f"set{i}", endpoint, share, sagas, warmup).items():
+                found[run] += values
+        return Overhead(found, sagas, received.spans, sets)
+
+
+def _generation(base: Path, endpoint: str, rounds: int, sagas: int, warmup: int) -> dict[str, list[float]]:
     """Start the three meshes (on SQLite: at once, they would need three sets of PostgreSQL databases), warm each
-    up, then `rounds` rounds of `sagas` sagas on each."""
+    up, then `rounds` rounds of `sagas` sagas on each, in turns."""
+    env: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+        "uninstrumented": ({}, {"metrics_ports": {}}),  # no /metrics: nothing recorded; no tracing
+        "unset": ({}, {}),
+        "traced": ({"BNB_OTLP_ENDPOINT": endpoint}, {}),
+    }
     with ExitStack() as stack:
-        received, endpoint = stack.enter_context(sink.sink())
-        env: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
-            "uninstrumented": ({}, {"metrics_ports": {}}),  # no /metrics: nothing recorded; no tracing
-            "unset": ({}, {}),
-            "traced": ({"BNB_OTLP_ENDPOINT": endpoint}, {}),
-        }
         meshes: dict[str, Mesh] = {}
         for run in RUNS:
             extra_env, fields = env[run]
             cfg = mesh_config(base / run, envoy_concurrency=2, env={"BNB_DRAIN_SECONDS": "0", **extra_env}, **fields)
             meshes[run] = stack.enter_context(Mesh.start(cfg))
-        print(f"bench: instrumentation overhead, {', '.join(RUNS)} side by side", flush=True)
+        print(f"bench: instrumentation overhead, {', '.join(RUNS)} side by side ({base.name})", flush=True)
 
         async def turns() -> dict[str, list[float]]:
             for mesh in meshes.values():
@@ -105,4 +120,4 @@ def measure(base: Path, rounds: int, sagas: int, warmup: int) -> Overhead:
                     found[run].append(await _round(meshes[run], sagas))
             return found
 
-        return Overhead(asyncio.run(turns()), sagas, received.spans)
+        return asyncio.run(turns())
