@@ -110,6 +110,21 @@ def test_the_processes_written_for_a_cluster_and_two_envoys(tmp_path: Path) -> N
     assert described["admins"] == [9901, 9902] and list(described["nats_programs"]) == ["nats-0", "nats-1", "nats-2"]
 
 
+def test_the_consumers_of_events_start_under_nice_and_the_request_path_does_not(tmp_path: Path) -> None:
+    conf = mesh.write(config(tmp_path, BNB_REPLICAS="2")).read_text()
+    commands = dict(
+        (section.split("]", 1)[0], line.split("=", 1)[1])
+        for section in conf.split("[program:")[1:]
+        for line in section.splitlines()
+        if line.startswith("command=")
+    )
+    for service in SERVICES:
+        for i in range(2):
+            nice = "nice -n 10 " if service in ("view", "message") else ""
+            assert commands[f"{service}-{i}"] == f"{nice}{sys.executable.rsplit('/', 1)[0]}/python -m {service}_svc"
+    assert not any(c.startswith("nice") for name, c in commands.items() if name.startswith(("nats", "envoy")))
+
+
 def test_one_node_keeps_its_program_name_and_store(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     conf = mesh.write(cfg).read_text()

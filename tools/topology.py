@@ -19,6 +19,7 @@ class ServiceSpec:
     internal: tuple[str, ...]
     calls: tuple[str, ...]
     reflection: bool
+    nice: int = 0  # the niceness `make run` starts it with (mesh.toml: the consumers of events yield to the rest)
 
     @property
     def package(self) -> str:
@@ -66,6 +67,7 @@ def load(path: Path = MESH_TOML) -> Topology:
             internal=tuple(spec["internal"]),
             calls=tuple(spec["calls"]),
             reflection=spec.get("reflection", False),
+            nice=spec.get("nice", 0),
         )
         for name, spec in raw["services"].items()
     }
