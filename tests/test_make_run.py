@@ -140,7 +140,7 @@ def first_run(
     described = {p: (Path(f"/proc/{p}/cmdline").read_bytes()[:100], alive(p)) for p in started}
     assert len(started) == 7, described  # nats, envoy, the five services
     niceness = {Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[2]: _nice(p) for p in started if _nice(p)}
-    assert niceness == {b"view_svc": 10, b"message_svc": 10}, described  # the consumers of events yield
+    assert niceness == {b"view_svc": 5, b"message_svc": 10}, described  # the consumers of events yield
     assert f"http://localhost:{ports['BNB_EDGE_PORT']}" in "".join(seen)
     assert f"reservation {ports['RESERVATION_METRICS_PORT']}" in "".join(seen)  # the metrics ports, announced
     for name in NAMES[-5:]:  # each service's Prometheus metrics, where mesh.json says (make observe reads it)

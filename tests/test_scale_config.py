@@ -120,7 +120,7 @@ def test_the_consumers_of_events_start_under_nice_and_the_request_path_does_not(
     )
     for service in SERVICES:
         for i in range(2):
-            nice = "nice -n 10 " if service in ("view", "message") else ""
+            nice = {"view": "nice -n 5 ", "message": "nice -n 10 "}.get(service, "")
             assert commands[f"{service}-{i}"] == f"{nice}{sys.executable.rsplit('/', 1)[0]}/python -m {service}_svc"
     assert not any(c.startswith("nice") for name, c in commands.items() if name.startswith(("nats", "envoy")))
 
