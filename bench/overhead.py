@@ -81,11 +81,11 @@ async def _round(mesh: Mesh, n: int) -> float:
     return 1000 * sum(cpu.values()) / max(result.ok, 1)
 
 
-def measure(base: Path, rounds: int, sagas: int, warmup: int, sets: int = 2) -> Overhead:
+def measure(base: Path, rounds: int, sagas: int, warmup: int, sets: int = 4) -> Overhead:
     """`rounds` rounds of `sagas` sagas on each of the three meshes, over `sets` sets of them started afresh
     (each set its share of the rounds): a mesh's processes carry a bias of their own that no number of rounds
-    averages out (hash seeds, memory layout; two runs of 60 rounds differed by 2.6 %, against a spread of 0.8 %
-    within each), so it is averaged over sets instead."""
+    averages out (hash seeds, memory layout: two identical meshes differed by -2.6 to +2.0 % from set to set), so
+    it is averaged over sets instead."""
     with sink.sink() as (received, endpoint):
         found: dict[str, list[float]] = {run: [] for run in RUNS}
         for i in range(sets):
