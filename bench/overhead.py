@@ -83,19 +83,19 @@ async def _round(mesh: Mesh, n: int) -> float:
 
 def measure(base: Path, rounds: int, sagas: int, warmup: int, sets: int = 4) -> Overhead:
     """`rounds` rounds of `sagas` sagas on each of the three meshes, over `sets` sets of them started afresh
-    (each set its share of the rounds): a mesh's processes carry a bias of their own that no number of rounds
-    averages out (hash seeds, memory layout: two identical meshes differed by -2.6 to +2.0 % from set to set), so
-    it is averaged over sets instead."""
+    (each set its share of the rounds): a set of meshes carries a bias of its own that no number of rounds
+    averages out (two identical meshes differed by -2.6 to +2.0 % from set to set; their processes' hash seeds and
+    memory layout, presumably), so it is averaged over sets instead."""
     with sink.sink() as (received, endpoint):
         found: dict[str, list[float]] = {run: [] for run in RUNS}
         for i in range(sets):
             share = rounds * (i + 1) // sets - rounds * i // sets
-            for run, values in _generation(base / f"set{i}", endpoint, share, sagas, warmup).items():
+            for run, values in _one_set(base / f"set{i}", endpoint, share, sagas, warmup).items():
                 found[run] += values
         return Overhead(found, sagas, received.spans, sets)
 
 
-def _generation(base: Path, endpoint: str, rounds: int, sagas: int, warmup: int) -> dict[str, list[float]]:
+def _one_set(base: Path, endpoint: str, rounds: int, sagas: int, warmup: int) -> dict[str, list[float]]:
     """Start the three meshes (on SQLite: at once, they would need three sets of PostgreSQL databases), warm each
     up, then `rounds` rounds of `sagas` sagas on each, in turns."""
     env: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
