@@ -39,7 +39,7 @@ def precise_cpu_s(pid: int) -> float:
     """CPU seconds of `pid`'s live threads from the scheduler's own clock (/proc/PID/task/*/schedstat, in ns).
 
     /proc/PID/stat's ticks are 10 ms, and only a tick that lands in a process counts for it: the loopback
-    network's softirq work done in a process's context is booked to the system instead (here 15-40 % of a
+    network's softirq work done in a process's context is booked to the system instead (here up to 40 % of a
     service's CPU per saga). A thread that ends meanwhile takes its time with it; a mesh's threads live as long.
     """
     total = 0
