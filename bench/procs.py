@@ -42,13 +42,17 @@ def precise_cpu_s(pid: int) -> float:
     network's softirq work done in a process's context is booked to the system instead (here up to 40 % of a
     service's CPU per saga). A thread that ends meanwhile takes its time with it; a mesh's threads live as long.
     """
-    total = 0
     try:
-        for task in os.listdir(f"/proc/{pid}/task"):
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:  # gone meanwhile
+        return 0.0
+    total = 0
+    for task in tasks:
+        try:
             with open(f"/proc/{pid}/task/{task}/schedstat") as f:
                 total += int(f.read().split(maxsplit=1)[0])
-    except OSError:  # gone meanwhile, or a thread of it
-        pass
+        except OSError:  # this thread ended meanwhile: the others still count
+            pass
     return total / 1e9
 
 
