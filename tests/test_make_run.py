@@ -88,10 +88,6 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _nice(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-
-
 def test_run_announces_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     ports = dict(zip(NAMES, map(str, free_ports(len(NAMES))), strict=True))
     data = tmp_path / "data"
@@ -139,7 +135,8 @@ def first_run(
     ]  # fmt: skip
     described = {p: (Path(f"/proc/{p}/cmdline").read_bytes()[:100], alive(p)) for p in started}
     assert len(started) == 7, described  # nats, envoy, the five services
-    niceness = {Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[2]: _nice(p) for p in started if _nice(p)}
+    nice = {p: os.getpriority(os.PRIO_PROCESS, p) for p in started}
+    niceness = {Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[2]: n for p, n in nice.items() if n}
     assert niceness == {b"view_svc": 5, b"message_svc": 10}, described  # the consumers of events yield
     assert f"http://localhost:{ports['BNB_EDGE_PORT']}" in "".join(seen)
     assert f"reservation {ports['RESERVATION_METRICS_PORT']}" in "".join(seen)  # the metrics ports, announced

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import subprocess
@@ -111,17 +112,13 @@ def test_the_processes_written_for_a_cluster_and_two_envoys(tmp_path: Path) -> N
 
 
 def test_the_consumers_of_events_start_under_nice_and_the_request_path_does_not(tmp_path: Path) -> None:
-    conf = mesh.write(config(tmp_path, BNB_REPLICAS="2")).read_text()
-    commands = dict(
-        (section.split("]", 1)[0], line.split("=", 1)[1])
-        for section in conf.split("[program:")[1:]
-        for line in section.splitlines()
-        if line.startswith("command=")
-    )
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(mesh.write(config(tmp_path, BNB_REPLICAS="2")))
+    commands = {name.removeprefix("program:"): conf[name]["command"] for name in conf if name.startswith("program:")}
     for service in SERVICES:
         for i in range(2):
             nice = {"view": "nice -n 5 ", "message": "nice -n 10 "}.get(service, "")
-            assert commands[f"{service}-{i}"] == f"{nice}{sys.executable.rsplit('/', 1)[0]}/python -m {service}_svc"
+            assert commands[f"{service}-{i}"] == f"{nice}{mesh.BIN}/python -m {service}_svc"
     assert not any(c.startswith("nice") for name, c in commands.items() if name.startswith(("nats", "envoy")))
 
 
