@@ -63,7 +63,7 @@ async def consume(
     await _bind_consumer(nc.jetstream(), stream, sub)
     while True:
         try:
-            async with contextlib.aclosing(pull.batches(nc, stream, sub.durable)) as batches:
+            async with contextlib.aclosing(pull.batches(nc, stream, sub.durable, linger_s=sub.linger_s)) as batches:
                 async for msgs in batches:  # a batch is applied and settled whole, even when the service stops
                     await _whole(_apply(db, sub, msgs, redelivery, retrying, underway))
         except Exception as exc:  # broker away: the durable keeps our place

@@ -48,8 +48,11 @@ class _Arrivals:
         return self.msgs.popleft()
 
 
-async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> AsyncGenerator[list[Msg], None]:
-    """What has arrived, as soon as it arrives, in lists of at most MAX_BATCH.
+async def batches(
+    nc: Client, stream: str, durable: str, credit: int = 256, linger_s: float = 0.0
+) -> AsyncGenerator[list[Msg], None]:
+    """What has arrived, as soon as it arrives, in lists of at most MAX_BATCH; with `linger_s`, an event that
+    finds nothing else waiting waits that long for more to join its batch (a backlog is never held up).
 
     nats-py's `fetch` asks anew for every batch and waits for the server to say there is no more, which costs two
     messages and a round trip per batch; this keeps one request for `credit` messages waiting on the server instead.
@@ -74,6 +77,10 @@ async def batches(nc: Client, stream: str, durable: str, credit: int = 256) -> A
             while left > 0:
                 if (msg := await arrivals.next(LOST_S)) is None:
                     break  # not even a heartbeat: the request was lost; ask again
+                if linger_s and not arrivals.msgs and not _status(msg):  # caught up: let more join this one
+                    arrivals.msgs.append(msg)  # handed back with the rest if the consumer stops meanwhile
+                    await asyncio.sleep(linger_s)
+                    msg = arrivals.msgs.popleft()
                 msgs, status = [], None
                 while True:
                     if status := _status(msg):

@@ -58,12 +58,17 @@ def servicer(add: Callable[[Any, Any], None], impl: object, file: FileDescriptor
 
 
 def consumers(
-    service: str, purpose: str, policies: Policies, locks: Callable[[Any], Iterable[str]] | None = None
+    service: str,
+    purpose: str,
+    policies: Policies,
+    locks: Callable[[Any], Iterable[str]] | None = None,
+    linger_s: float = 0.0,
 ) -> list[Subscription]:
     """One durable consumer `<service>-<producer>-<purpose>` per producer whose events the service handles;
-    `locks`: the UnitOfWork.lock keys its handlers take for an event (see Subscription)."""
+    `locks`: the UnitOfWork.lock keys its handlers take for an event (see Subscription); `linger_s`: how long a
+    batch waits for more events after its first."""
     return [
-        Subscription(f"{service}-{producer}-{purpose}", producer, handlers, locks)
+        Subscription(f"{service}-{producer}-{purpose}", producer, handlers, locks, linger_s=linger_s)
         for producer, handlers in policies.items()
     ]
 
