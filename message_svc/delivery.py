@@ -9,6 +9,7 @@ from message_svc.domain import Notification
 from message_svc.senders import Sender
 from message_svc.unit_of_work import MessageWork
 from svckit.backoff import with_backoff
+from svckit.db import on_loop
 from svckit.logs import correlated
 from svckit.tables import now
 from svckit.uow import Runner, Units
@@ -51,7 +52,7 @@ class NotificationRelay:
     def wake(self) -> None:
         """Deliver soon: a notification was just committed (from any thread)."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            on_loop(self._loop, self._wake.set)
 
     def _pending(self) -> list[Notification]:
         with self.units(read_only=True) as uow:

@@ -55,6 +55,22 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+def on_loop(loop: asyncio.AbstractEventLoop, fn: Callable[..., object], *args: Any) -> None:
+    """`fn(*args)` on `loop`'s thread: at once when called there (SQLite's commits run on the loop), else soon.
+
+    uvloop's call_soon_threadsafe writes to an eventfd, and the loop reads it back on its next turn: two system
+    calls per commit that hands over events, where the caller is on the loop already.
+    """
+    try:
+        here = asyncio.get_running_loop()
+    except RuntimeError:  # a thread without a loop: a database thread (PostgreSQL), a test's
+        here = None
+    if here is loop:
+        fn(*args)
+    else:
+        loop.call_soon_threadsafe(fn, *args)
+
+
 class Database:
     """A service's own database: its engine, and who to wake when events were committed."""
 

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from svckit import metrics
 from svckit.backoff import with_backoff
 from svckit.compiled import Compiled
-from svckit.db import Database
+from svckit.db import Database, on_loop
 from svckit.tables import now, outbox
 from svckit.uow import Committed
 
@@ -53,7 +53,7 @@ class OutboxRelay:
         self._marked_at = self._polled_at = 0.0
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
-        db.on_commit.append(lambda rows: loop.call_soon_threadsafe(self._take, rows))
+        db.on_commit.append(lambda rows: on_loop(loop, self._take, rows))
 
     def _take(self, rows: list[Committed]) -> None:
         if len(self._queue) < MAX_QUEUED:
