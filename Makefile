@@ -2,8 +2,8 @@
 # The interpreter the venv is made from: the system's when it is 3.11 or newer and can make a venv, else python3.
 # Distributions build theirs with PGO and LTO and link it statically; a default pyenv build (shared, neither) cost
 # the services 10-16 % more CPU per saga, side by side on one machine (README, Performance).
-PYTHON ?= $(shell for p in /usr/bin/python3 python3; do $$p -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' \
-  2>/dev/null && { echo $$p; break; }; done)
+PYTHON ?= $(shell /usr/bin/python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  && echo /usr/bin/python3 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 # A venv made by another interpreter, or for another pyproject.toml, is made afresh.
