@@ -53,7 +53,7 @@ class Subscription:
     handlers: dict[str, Handler]
     locks: Callable[[Any], Iterable[str]] | None = None
     ack_wait_s: float = ACK_WAIT_S
-    linger_s: float = 0.0  # a batch waits this long after its first event for more (svckit.pull.batches)
+    linger_s: float = 0.0  # a caught-up consumer's batch waits this long for more events (svckit.pull.batches)
 
     def config(self) -> ConsumerConfig:
         return ConsumerConfig(

@@ -66,7 +66,7 @@ def consumers(
 ) -> list[Subscription]:
     """One durable consumer `<service>-<producer>-<purpose>` per producer whose events the service handles;
     `locks`: the UnitOfWork.lock keys its handlers take for an event (see Subscription); `linger_s`: how long a
-    batch waits for more events after its first."""
+    batch waits for more events when the consumer is caught up (svckit.pull.batches)."""
     return [
         Subscription(f"{service}-{producer}-{purpose}", producer, handlers, locks, linger_s=linger_s)
         for producer, handlers in policies.items()
