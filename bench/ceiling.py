@@ -18,7 +18,7 @@ from bench import procs
 from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
 from tools.launcher import probes, tokens
-from tools.launcher.config import GRPC_ENV, ROOT
+from tools.launcher.config import GRPC_ENV, NATS_ENV, ROOT
 from tools.launcher.local import BIN
 from tools.render import envoy_config
 
@@ -47,7 +47,7 @@ class Ceiling:
         (base / "envoy.json").write_text(json.dumps(envoy(base, ceiling.ports), indent=1))
         try:
             ceiling._spawn("nats", logs, f"{BIN}/nats-server", "-a", "127.0.0.1", "-p", str(nats), "-m", str(monitor),
-                           "-js", "-sd", str(base / "jetstream"))  # fmt: skip
+                           "-js", "-sd", str(base / "jetstream"), env=NATS_ENV)  # fmt: skip
             probes.wait_until(lambda: probes.nats_ready(monitor), timeout_s, "the ceiling's NATS JetStream")
             ceiling._spawn("envoy", logs, f"{BIN}/envoy", "-c", str(base / "envoy.json"), "--disable-hot-restart",
                            "--concurrency", "2", "-l", "warn", "--file-flush-interval-msec", "500")  # fmt: skip
@@ -60,8 +60,9 @@ class Ceiling:
             raise
         return ceiling
 
-    def _spawn(self, name: str, logs: Path, *command: str) -> None:
-        env = {**GRPC_ENV, **os.environ, "no_proxy": LOOPBACK, "NO_PROXY": LOOPBACK}  # grpc's I/O as the services'
+    def _spawn(self, name: str, logs: Path, *command: str, env: dict[str, str] | None = None) -> None:
+        """`env`: more of the environment (NATS as the mesh runs it: NATS_ENV)."""
+        env = {**GRPC_ENV, **(env or {}), **os.environ, "no_proxy": LOOPBACK, "NO_PROXY": LOOPBACK}  # as the mesh's
         with open(logs / f"{name}.log", "wb") as log:
             self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -16,7 +16,7 @@ from svckit.config import Settings
 from svckit.db import DB_THREADS
 from tools.launcher import databases, nats_cluster
 from tools.launcher import local as mesh
-from tools.launcher.config import GRPC_ENV, ROOT, MeshConfig
+from tools.launcher.config import GRPC_ENV, NATS_ENV, ROOT, MeshConfig
 from tools.launcher.scale import Scale, ScaleError
 
 SERVICES = ["room", "reservation", "payment", "message", "view"]
@@ -40,6 +40,19 @@ def test_the_services_run_grpc_as_the_image_does_unless_the_operator_says_otherw
     assert config(tmp_path).service_env("view", 50055).items() >= GRPC_ENV.items()
     own = config(tmp_path, GRPC_EXPERIMENTS="-event_engine_client").service_env("view", 50055)
     assert own["GRPC_EXPERIMENTS"] == "-event_engine_client"
+
+
+def test_nats_runs_go_on_one_thread_unless_the_operator_says_otherwise(tmp_path: Path) -> None:
+    def nats_programs(cfg: MeshConfig) -> list[configparser.SectionProxy]:
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.read(mesh.write(cfg))
+        return [conf[name] for name in conf.sections() if name.startswith("program:nats")]
+
+    assert NATS_ENV == {"GOMAXPROCS": "1"}
+    for env, expected in (({}, '"1"'), ({"GOMAXPROCS": "2"}, '"2"')):
+        programs = nats_programs(config(tmp_path, BNB_NATS_NODES="3", **env))
+        assert len(programs) == 3
+        assert all(p["environment"] == f"GOMAXPROCS={expected}" for p in programs)
 
 
 def test_the_grpc_experiments_turned_off_are_known_to_this_grpc() -> None:
