@@ -14,6 +14,7 @@ import pytest
 from svckit import broker
 from svckit.config import Settings
 from svckit.db import DB_THREADS
+from tools import topology
 from tools.launcher import databases, nats_cluster
 from tools.launcher import local as mesh
 from tools.launcher.config import GRPC_ENV, NATS_ENV, ROOT, MeshConfig
@@ -124,6 +125,15 @@ def test_the_processes_written_for_a_cluster_and_two_envoys(tmp_path: Path) -> N
     assert described["admins"] == [9901, 9902] and list(described["nats_programs"]) == ["nats-0", "nats-1", "nats-2"]
 
 
+def test_nats_starts_under_nice_on_every_node(tmp_path: Path) -> None:
+    """mesh.toml [edge] nats_nice: the broker yields the CPU to the request path, as the consumers of events do."""
+    assert topology.load().nats_nice == 10
+    conf = configparser.ConfigParser(interpolation=None)
+    conf.read(mesh.write(config(tmp_path, BNB_NATS_NODES="3")))
+    commands = [conf[name]["command"] for name in conf if name.startswith("program:nats")]
+    assert len(commands) == 3 and all(c.startswith(f"nice -n 10 {mesh.BIN}/nats-server ") for c in commands)
+
+
 def test_the_consumers_of_events_start_under_nice_and_the_request_path_does_not(tmp_path: Path) -> None:
     conf = configparser.ConfigParser(interpolation=None)
     conf.read(mesh.write(config(tmp_path, BNB_REPLICAS="2")))
@@ -132,7 +142,7 @@ def test_the_consumers_of_events_start_under_nice_and_the_request_path_does_not(
         for i in range(2):
             nice = {"view": "nice -n 5 ", "message": "nice -n 10 "}.get(service, "")
             assert commands[f"{service}-{i}"] == f"{nice}{mesh.BIN}/python -m {service}_svc"
-    assert not any(c.startswith("nice") for name, c in commands.items() if name.startswith(("nats", "envoy")))
+    assert not any(c.startswith("nice") for name, c in commands.items() if name.startswith("envoy"))
 
 
 def test_one_node_keeps_its_program_name_and_store(tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ class Topology:
     policy: dict[str, Any]
     demo_circuit_breaker: dict[str, int]
     auth: Auth
+    nats_nice: int = 0  # the niceness `make run` starts each NATS node with (mesh.toml [edge])
 
 
 def load(path: Path = MESH_TOML) -> Topology:
@@ -77,6 +78,7 @@ def load(path: Path = MESH_TOML) -> Topology:
         mesh_port=edge["mesh_port"],
         admin_port=edge["admin_port"],
         nats_port=edge["nats_port"],
+        nats_nice=edge.get("nats_nice", 0),
         services=services,
         policy=raw["policy"],
         demo_circuit_breaker=raw["demo_circuit_breaker"],

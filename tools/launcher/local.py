@@ -66,6 +66,7 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     for node in cfg.nats:
         program = nats_cluster.program(node, cfg.nats)
         command = nats_cluster.command(BIN / "nats-server", node, cfg.nats, cfg.data_dir, run)
+        command = f"nice -n {topo.nats_nice} {command}" if topo.nats_nice else command  # mesh.toml [edge]
         parts.append(_program(program, command, logs / f"{program}.log", PRIORITY["nats"], cfg.nats_env()))
     for i, admin in enumerate(cfg.envoy_admins):
         parts.append(_envoy(cfg, envoy, i, admin))
