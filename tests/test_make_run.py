@@ -143,7 +143,7 @@ def first_run(
     assert len(started) == 7, described  # nats, envoy, the five services
     nice = {p: os.getpriority(os.PRIO_PROCESS, p) for p in started}
     niceness = {program(p): n for p, n in nice.items() if n}
-    assert niceness == {b"view_svc": 5, b"message_svc": 10, b"nats-server": 10}, described  # events yield
+    assert niceness == {b"view_svc": 10, b"message_svc": 10, b"nats-server": 10}, described  # events yield
     assert f"http://localhost:{ports['BNB_EDGE_PORT']}" in "".join(seen)
     assert f"reservation {ports['RESERVATION_METRICS_PORT']}" in "".join(seen)  # the metrics ports, announced
     for name in NAMES[-5:]:  # each service's Prometheus metrics, where mesh.json says (make observe reads it)

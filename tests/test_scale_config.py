@@ -140,7 +140,7 @@ def test_the_consumers_of_events_start_under_nice_and_the_request_path_does_not(
     commands = {name.removeprefix("program:"): conf[name]["command"] for name in conf if name.startswith("program:")}
     for service in SERVICES:
         for i in range(2):
-            nice = {"view": "nice -n 5 ", "message": "nice -n 10 "}.get(service, "")
+            nice = "nice -n 10 " if service in ("view", "message") else ""
             assert commands[f"{service}-{i}"] == f"{nice}{mesh.BIN}/python -m {service}_svc"
     assert not any(c.startswith("nice") for name, c in commands.items() if name.startswith("envoy"))
 
