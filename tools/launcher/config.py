@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # instead of 0.54; the mesh side by side: c=1 p50 -6 to -10 %, c=32 unchanged. An operator's own GRPC_EXPERIMENTS wins.
 GRPC_ENV = {"GRPC_EXPERIMENTS": "-event_engine_listener,-event_engine_client"}
 # The Go runtime of each NATS node: one thread running Go code at a time. By default nats-server runs one per core,
-# and on the two cores it shares with the mesh its scheduler handed each message's work from thread to thread
-# (waking one, spinning on another): side by side, 0.47-0.48 ms of CPU per saga with one against 0.56-0.59 with two
-# (its share of the saga: 5 events published, 9 delivered). An operator's own GOMAXPROCS wins.
+# and on the two cores it shares with the mesh its scheduler hands work from thread to thread (waking one, spinning
+# on another, presumably: what was measured is the CPU): side by side, 0.47-0.48 ms of CPU per saga with one against
+# 0.56-0.59 with two (its share of a saga: 5 events published, 9 delivered). An operator's own GOMAXPROCS wins.
 NATS_ENV = {"GOMAXPROCS": "1"}
 
 
