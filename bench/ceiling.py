@@ -19,7 +19,7 @@ from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
 from tools.launcher import probes, tokens
 from tools.launcher.config import GRPC_ENV, NATS_ENV, ROOT
-from tools.launcher.local import BIN
+from tools.launcher.local import BIN, niced
 from tools.render import envoy_config
 
 BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin
@@ -46,7 +46,7 @@ class Ceiling:
         ceiling = cls(base, envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {})
         (base / "envoy.json").write_text(json.dumps(envoy(base, ceiling.ports), indent=1))
         try:
-            nats_server = (*_nice(topology.load().nats_nice), f"{BIN}/nats-server")  # as make run starts it
+            nats_server = (*niced(topology.load().nats_nice), f"{BIN}/nats-server")  # as make run starts it
             ceiling._spawn("nats", logs, *nats_server, "-a", "127.0.0.1", "-p", str(nats), "-m", str(monitor),
                            "-js", "-sd", str(base / "jetstream"), env=NATS_ENV)  # fmt: skip
             probes.wait_until(lambda: probes.nats_ready(monitor), timeout_s, "the ceiling's NATS JetStream")
@@ -107,11 +107,6 @@ class Ceiling:
     def token(self, subject: str, role: str) -> str:
         """A token this ceiling's edge accepts (its own development key; the mesh's tokens are refused here)."""
         return tokens.mint(self.data_dir, subject, role)
-
-
-def _nice(niceness: int) -> tuple[str, ...]:
-    """The prefix that starts a command under `niceness`, as `make run` starts it (mesh.toml)."""
-    return ("nice", "-n", str(niceness)) if niceness else ()
 
 
 def envoy(base: Path, ports: envoy_config.Ports) -> dict[str, Any]:

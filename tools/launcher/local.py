@@ -25,6 +25,11 @@ SOCKET = "s.sock"  # supervisord's XML-RPC socket in the run dir (a short path: 
 PRIORITY = {"nats": 100, "envoy": 200, "service": 300, "announce": 900}  # stopped in reverse order
 
 
+def niced(niceness: int) -> list[str]:
+    """The words that start a program under `niceness` (mesh.toml); `nice` execs it, so the pid stays the program's."""
+    return ["nice", "-n", str(niceness)] if niceness else []
+
+
 def _program(name: str, command: str, log: Path, priority: int, env: dict[str, str] | None = None, **extra: str) -> str:
     options = {
         "command": command,
@@ -66,7 +71,7 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
     for node in cfg.nats:
         program = nats_cluster.program(node, cfg.nats)
         command = nats_cluster.command(BIN / "nats-server", node, cfg.nats, cfg.data_dir, run)
-        command = f"nice -n {topo.nats_nice} {command}" if topo.nats_nice else command  # mesh.toml [edge]
+        command = " ".join([*niced(topo.nats_nice), command])
         parts.append(_program(program, command, logs / f"{program}.log", PRIORITY["nats"], cfg.nats_env()))
     for i, admin in enumerate(cfg.envoy_admins):
         parts.append(_envoy(cfg, envoy, i, admin))
@@ -76,8 +81,7 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
             env = {**cfg.service_env(service, port), "BNB_LOG_FILE": str(logs / f"{service}-{i}.log")}
             if metrics := cfg.metrics_ports.get(service):
                 env["BNB_METRICS_PORT"] = str(metrics[i])
-            nice = topo.services[service].nice  # `nice` execs the service: supervisord still has its pid
-            command = f"{f'nice -n {nice} ' if nice else ''}{BIN}/python -m {service}_svc"
+            command = " ".join([*niced(topo.services[service].nice), f"{BIN}/python", "-m", f"{service}_svc"])
             parts.append(_program(f"{service}-{i}", command, logs / f"{service}-{i}.out", PRIORITY["service"], env))
     names = [f"{service}-{i}" for service, ports in cfg.ports.endpoints.items() for i in range(len(ports))]
     # One group: supervisord stops (drains) all services at once instead of one after another.
