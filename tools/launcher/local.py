@@ -81,7 +81,7 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
             env = {**cfg.service_env(service, port), "BNB_LOG_FILE": str(logs / f"{service}-{i}.log")}
             if metrics := cfg.metrics_ports.get(service):
                 env["BNB_METRICS_PORT"] = str(metrics[i])
-            command = " ".join([*niced(topo.services[service].nice), f"{BIN}/python", "-m", f"{service}_svc"])
+            command = " ".join([*niced(topo.services[service].nice), f"{BIN}/python -m {service}_svc"])
             parts.append(_program(f"{service}-{i}", command, logs / f"{service}-{i}.out", PRIORITY["service"], env))
     names = [f"{service}-{i}" for service, ports in cfg.ports.endpoints.items() for i in range(len(ports))]
     # One group: supervisord stops (drains) all services at once instead of one after another.
