@@ -1,4 +1,4 @@
-"""Prometheus metrics of gRPC calls: served (a server interceptor) and made (svckit.calls), by method and status."""
+"""Prometheus metrics of gRPC calls: served (svckit.serving) and made (svckit.calls), by method and status."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from prometheus_client import Counter, Histogram
 from svckit import metrics
 from svckit.caller import Context, MethodHandler
 from svckit.metrics import BUCKETS
+from svckit.serving import Wrap
 
 T = TypeVar("T")
 OK = grpc.StatusCode.OK
@@ -45,34 +46,20 @@ def _code_of(exc: BaseException) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN if isinstance(exc, Exception) else grpc.StatusCode.CANCELLED
 
 
-def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """[the server metrics interceptor] while recording, else nothing to install."""
-    return [ServerMetrics()] if metrics.recording else []
+def server_wraps() -> list[Wrap]:
+    """[measured] while recording, else nothing to wrap the served methods in."""
+    return [measured] if metrics.recording else []
 
 
-class ServerMetrics(grpc.aio.ServerInterceptor):
-    """Requests, errors and durations of every unary call served, by method and status code."""
-
-    def __init__(self) -> None:
-        self._wrapped: dict[str, tuple[MethodHandler, MethodHandler]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[MethodHandler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> MethodHandler | None:
-        handler = await continuation(handler_call_details)  # always: the interceptors after this one run per call
-        if handler is None or handler.unary_unary is None:
-            return handler  # an unknown method, or a stream (health Watch, reflection)
-        method = handler_call_details.method
-        known = self._wrapped.get(method)
-        if known is not None and known[0] is handler:
-            return known[1]
-        wrapped: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
-            unary_unary=_measured(method, handler.unary_unary)
-        )
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+def measured(method: str, handler: MethodHandler) -> MethodHandler:
+    """`handler` of a unary call (svckit.serving), counted and timed by method and status code; streams (health
+    Watch, reflection) as they are."""
+    if handler.unary_unary is None:
+        return handler
+    measured: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+        unary_unary=_measured(method, handler.unary_unary)
+    )
+    return measured
 
 
 def _set_code(context: Context) -> grpc.StatusCode | None:

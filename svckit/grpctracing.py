@@ -1,5 +1,6 @@
-"""The SERVER and CLIENT spans of gRPC calls (svckit.tracing's, when it is on): a server interceptor, continuing the
-caller's `traceparent` metadata, and a span around each call made, whose `traceparent` the call carries on."""
+"""The SERVER and CLIENT spans of gRPC calls (svckit.tracing's, when it is on): each served method wrapped
+(svckit.serving), continuing the caller's `traceparent` metadata, and a span around each call made, whose
+`traceparent` the call carries on."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from svckit import tracing
 from svckit.caller import Context, MethodHandler
+from svckit.serving import Wrap
 
 _UNTRACED = ("/grpc.health.", "/grpc.reflection.")  # Envoy's health checks would flood the traces
 _RPC = {"rpc.system": "grpc"}  # the span's name is the method's path: service and method need no attributes
@@ -20,12 +22,11 @@ _ABORTED = (grpc.aio.AbortError,)
 _FAULTS = {grpc.StatusCode[name] for name in ("UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DATA_LOSS")}
 Metadata = tuple[tuple[str, str], ...]
 _NO_METADATA: contextlib.nullcontext[Metadata] = contextlib.nullcontext(())
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
 
 
-def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
-    """[the server span interceptor] when tracing is on, else nothing to install."""
-    return [TraceServer()] if tracing.enabled else []
+def server_wraps() -> list[Wrap]:
+    """[traced] when tracing is on, else nothing to wrap the served methods in."""
+    return [traced] if tracing.enabled else []
 
 
 def _status(span: trace.Span, code: grpc.StatusCode | None) -> None:
@@ -50,26 +51,15 @@ def _traced(method: str, behavior: Callable[..., Awaitable[Any]]) -> Callable[..
     return call
 
 
-class TraceServer(grpc.aio.ServerInterceptor):
-    """A SERVER span per unary call, continuing the caller's `traceparent` metadata (a root span without one)."""
-
-    def __init__(self) -> None:
-        self._handlers: dict[str, MethodHandler] = {}
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> MethodHandler | None:
-        method = handler_call_details.method
-        if (known := self._handlers.get(method)) is not None:
-            return known
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None or method.startswith(_UNTRACED):
-            return handler
-        traced: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
-            unary_unary=_traced(method, handler.unary_unary)
-        )
-        self._handlers[method] = traced
-        return traced
+def traced(method: str, handler: MethodHandler) -> MethodHandler:
+    """`handler` of a unary call (svckit.serving) in a SERVER span, continuing the caller's `traceparent` metadata
+    (a root span without one)."""
+    if handler.unary_unary is None or method.startswith(_UNTRACED):
+        return handler
+    traced: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+        unary_unary=_traced(method, handler.unary_unary)
+    )
+    return traced
 
 
 def client(method: str) -> contextlib.AbstractContextManager[Metadata]:

@@ -33,7 +33,7 @@ DEAD_LETTERED = Counter("bnb_consumer_dead_letters", "Messages dead-lettered by 
 
 
 # Off (install(False)) in a process that serves no /metrics: then every function below returns at once, and the
-# server installs no interceptor, so the bench can measure the mesh without its instrumentation.
+# server wraps no method in them, so the bench can measure the mesh without its instrumentation.
 recording = True
 
 

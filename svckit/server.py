@@ -17,7 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from nats.js import JetStreamContext
 
-from svckit import broker, events, gauges, grpcmetrics, grpctracing, metrics
+from svckit import broker, events, gauges, grpcmetrics, grpctracing, metrics, serving, wire
 from svckit.config import Settings
 from svckit.consumer import consume
 from svckit.db import Database
@@ -25,7 +25,6 @@ from svckit.outbox import OutboxRelay
 from svckit.policies import Subscription
 from svckit.retries import Redelivery
 from svckit.waits import Underway
-from svckit.wire import RejectMalformed
 
 logger = logging.getLogger(__name__)
 
@@ -122,14 +121,14 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
 
     options = [("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", MAX_REQUEST_BYTES)]
     metrics.install(bool(settings.metrics_port))  # no port serves them: record none
-    interceptors = [*grpctracing.server_interceptors(), *grpcmetrics.server_interceptors(), RejectMalformed()]
-    server = grpc.aio.server(interceptors=interceptors, options=options)
+    server = grpc.aio.server(options=options)
+    wrapped = serving.wrapping(server, [*grpctracing.server_wraps(), *grpcmetrics.server_wraps(), wire.refusing])
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, wrapped)
     for servicer in app.servicers:
-        servicer.add(servicer.impl, server)
+        servicer.add(servicer.impl, wrapped)
     pool, public = public_pool(settings.descriptor_set)
-    reflection.enable_server_reflection([*public, reflection.SERVICE_NAME], server, pool=pool)
+    reflection.enable_server_reflection([*public, reflection.SERVICE_NAME], wrapped, pool=pool)
     port = server.add_insecure_port(f"{settings.bind_host}:{settings.port}")
     await server.start()
     durables = [sub.durable for sub in app.subscriptions]

@@ -15,7 +15,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 logger = logging.getLogger(__name__)
 
-# Off until setup(): the hot path then pays one check of this flag, and no interceptor is installed at all.
+# Off until setup(): the hot path then pays one check of this flag, and no wrapper is installed at all.
 # The spans of gRPC calls, served and made, are svckit.grpctracing's.
 enabled = False
 _tracer: Any = None  # an svckit.otel.Tracer while enabled

@@ -11,8 +11,6 @@ from google.protobuf.message import DecodeError
 
 from svckit.caller import Context, MethodHandler
 
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["MethodHandler | None"]]
-
 
 @dataclass(frozen=True)
 class _Malformed:
@@ -38,26 +36,12 @@ def _refusing(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitabl
     return call
 
 
-class RejectMalformed(grpc.aio.ServerInterceptor):
-    """A server interceptor for unary calls: a request that is not its message type (corrupt wire format, a
-    string that is not UTF-8) is refused with INVALID_ARGUMENT, as the edge refuses malformed JSON."""
-
-    def __init__(self) -> None:
-        self._handlers: dict[str, MethodHandler] = {}  # per method: wrapped once, not per call
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> MethodHandler | None:
-        known = self._handlers.get(handler_call_details.method)
-        if known is not None:
-            return known
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None  # an unknown method: not remembered, or any caller could grow the cache
-        if handler.unary_unary is not None and handler.request_deserializer is not None:
-            handler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple at run time; the stubs hide it
-                request_deserializer=_lenient(handler.request_deserializer),
-                unary_unary=_refusing(handler.unary_unary),
-            )
-        self._handlers[handler_call_details.method] = handler
+def refusing(method: str, handler: MethodHandler) -> MethodHandler:
+    """`handler` of a unary call (svckit.serving), refusing a request that is not its message type (corrupt wire
+    format, a string that is not UTF-8) with INVALID_ARGUMENT, as the edge refuses malformed JSON."""
+    if handler.unary_unary is None or handler.request_deserializer is None:
         return handler
+    refusing: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+        request_deserializer=_lenient(handler.request_deserializer), unary_unary=_refusing(handler.unary_unary)
+    )
+    return refusing

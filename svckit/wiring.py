@@ -77,7 +77,7 @@ def run(service: str, build: Callable[[Settings], App]) -> None:
     """Settings from the environment, JSON logs, then build and serve inside one event loop until SIGTERM."""
     settings = Settings.from_env(service)
     logs.configure(settings.service, settings.log_level, settings.log_file)
-    tracing.setup(settings.service, settings.otlp_endpoint)  # before build: channels take its interceptor
+    tracing.setup(settings.service, settings.otlp_endpoint)  # before serve wraps the served methods by it
 
     async def main() -> None:
         try:

@@ -1,4 +1,4 @@
-"""svckit's metrics without a mesh: the server interceptor's codes, the saga's outcomes, the inbox and store gauges."""
+"""svckit's metrics without a mesh: the served methods' codes, the saga's outcomes, the inbox and store gauges."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
 
 from room_svc.domain import RoomRegistered
-from svckit import gauges, grpcmetrics, metrics
+from svckit import gauges, grpcmetrics, metrics, serving
 from svckit.db import Database
 from svckit.idempotency import Answer, Replay
 from svckit.inbox import handle, handle_batch
@@ -47,8 +47,8 @@ class Health(health_pb2_grpc.HealthServicer):
 
 
 async def _calls(services: list[str]) -> None:
-    server = grpc.aio.server(interceptors=[grpcmetrics.ServerMetrics()], options=[("grpc.so_reuseport", 0)])
-    health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    health_pb2_grpc.add_HealthServicer_to_server(Health(), serving.wrapping(server, grpcmetrics.server_wraps()))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:
@@ -132,15 +132,17 @@ def test_the_store_gauges_read_unsent_rows_and_dead_letters_at_scrape_time(db: D
 
 def test_a_process_that_serves_no_metrics_records_none(db: Database) -> None:
     before = sample("bnb_grpc_client_requests_total", method=CHECK, code="OK")
+    served_before = sample("bnb_grpc_server_requests_total", method=CHECK, code="OK")
     handled_before = sample("bnb_consumer_handling_seconds_count", durable=DURABLE, type="RoomRegistered")
     metrics.install(False)
     try:
-        assert grpcmetrics.server_interceptors() == []
+        assert grpcmetrics.server_wraps() == []
         asyncio.run(_calls([""]))  # served and called: neither counted
         sub = Subscription(DURABLE, "room", {"RoomRegistered": lambda uow, event, envelope: None})
         assert handle(db, sub, *message("room-9")) == "done"
     finally:
         metrics.install(True)
     assert sample("bnb_grpc_client_requests_total", method=CHECK, code="OK") == before
+    assert sample("bnb_grpc_server_requests_total", method=CHECK, code="OK") == served_before
     assert sample("bnb_consumer_handling_seconds_count", durable=DURABLE, type="RoomRegistered") == handled_before
-    assert [type(i) for i in grpcmetrics.server_interceptors()] == [grpcmetrics.ServerMetrics]
+    assert grpcmetrics.server_wraps() == [grpcmetrics.measured]

@@ -146,7 +146,7 @@ def test_nothing_is_traced_without_an_endpoint(db: Database) -> None:
     settings = Settings.from_env("room", {})
     assert settings.otlp_endpoint == ""
     tracing.setup(settings.service, settings.otlp_endpoint)
-    assert (tracing.enabled, grpctracing.server_interceptors()) == (False, [])
+    assert (tracing.enabled, grpctracing.server_wraps()) == (False, [])
     with grpctracing.client("/bnb.room.v1.RoomHolds/HoldRoom") as carried:
         assert carried == ()  # no span, nothing added to the call's metadata
     (handed,) = register(db, "room-1")
