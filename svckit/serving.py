@@ -1,6 +1,8 @@
-"""Every unary method a service serves, wrapped once, as it is added: the trace, the metrics, refusing requests
-that do not parse. grpc's aio server interceptors would do the same at the cost of a chain of coroutines on every
-call (about 12 µs of CPU each, measured here, with three calls per saga)."""
+"""Every unary method a service serves, wrapped once, at its first call: the trace, the metrics, refusing requests
+that do not parse. grpc's aio server interceptors did the same with a chain of coroutines on every call: here the
+two of them (metrics, malformed requests) cost about 19 µs of a health check's 190 µs of server CPU (10 rounds of
+8,000 calls, 16 at a time); three calls are served per saga.
+"""
 
 from __future__ import annotations
 
