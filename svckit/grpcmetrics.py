@@ -9,10 +9,9 @@ from typing import Any, TypeVar
 import grpc
 from prometheus_client import Counter, Histogram
 
-from svckit import metrics
+from svckit import metrics, serving
 from svckit.caller import Context, MethodHandler
 from svckit.metrics import BUCKETS
-from svckit.serving import Wrap
 
 T = TypeVar("T")
 OK = grpc.StatusCode.OK
@@ -46,7 +45,7 @@ def _code_of(exc: BaseException) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN if isinstance(exc, Exception) else grpc.StatusCode.CANCELLED
 
 
-def server_wraps() -> list[Wrap]:
+def server_wraps() -> list[serving.Wrap]:
     """[measured] while recording, else nothing to wrap the served methods in."""
     return [measured] if metrics.recording else []
 
@@ -56,10 +55,7 @@ def measured(method: str, handler: MethodHandler) -> MethodHandler:
     Watch, reflection) as they are."""
     if handler.unary_unary is None:
         return handler
-    measured: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
-        unary_unary=_measured(method, handler.unary_unary)
-    )
-    return measured
+    return serving.replaced(handler, unary_unary=_measured(method, handler.unary_unary))
 
 
 def _set_code(context: Context) -> grpc.StatusCode | None:

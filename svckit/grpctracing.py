@@ -12,9 +12,8 @@ import grpc
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from svckit import tracing
+from svckit import serving, tracing
 from svckit.caller import Context, MethodHandler
-from svckit.serving import Wrap
 
 _UNTRACED = ("/grpc.health.", "/grpc.reflection.")  # Envoy's health checks would flood the traces
 _RPC = {"rpc.system": "grpc"}  # the span's name is the method's path: service and method need no attributes
@@ -24,7 +23,7 @@ Metadata = tuple[tuple[str, str], ...]
 _NO_METADATA: contextlib.nullcontext[Metadata] = contextlib.nullcontext(())
 
 
-def server_wraps() -> list[Wrap]:
+def server_wraps() -> list[serving.Wrap]:
     """[traced] when tracing is on, else nothing to wrap the served methods in."""
     return [traced] if tracing.enabled else []
 
@@ -56,10 +55,7 @@ def traced(method: str, handler: MethodHandler) -> MethodHandler:
     (a root span without one)."""
     if handler.unary_unary is None or method.startswith(_UNTRACED):
         return handler
-    traced: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
-        unary_unary=_traced(method, handler.unary_unary)
-    )
-    return traced
+    return serving.replaced(handler, unary_unary=_traced(method, handler.unary_unary))
 
 
 def client(method: str) -> contextlib.AbstractContextManager[Metadata]:

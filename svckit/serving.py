@@ -16,6 +16,12 @@ from svckit.caller import MethodHandler
 Wrap = Callable[[str, MethodHandler], MethodHandler]  # a method's path and its handler -> the handler to serve
 
 
+def replaced(handler: MethodHandler, **fields: object) -> MethodHandler:
+    """`handler` with `fields` (unary_unary, request_deserializer, ...) replaced, for a Wrap to return."""
+    new: MethodHandler = handler._replace(**fields)  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
+    return new
+
+
 class _Wrapped(grpc.GenericRpcHandler):
     """`inner`'s handlers, each wrapped at its method's first call and kept; unknown methods are not remembered."""
 

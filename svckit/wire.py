@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
+from svckit import serving
 from svckit.caller import Context, MethodHandler
 
 
@@ -41,7 +42,6 @@ def refusing(method: str, handler: MethodHandler) -> MethodHandler:
     format, a string that is not UTF-8) with INVALID_ARGUMENT, as the edge refuses malformed JSON."""
     if handler.unary_unary is None or handler.request_deserializer is None:
         return handler
-    refusing: MethodHandler = handler._replace(  # type: ignore[attr-defined]  # a namedtuple; the stubs hide it
-        request_deserializer=_lenient(handler.request_deserializer), unary_unary=_refusing(handler.unary_unary)
+    return serving.replaced(
+        handler, request_deserializer=_lenient(handler.request_deserializer), unary_unary=_refusing(handler.unary_unary)
     )
-    return refusing

@@ -27,8 +27,7 @@ def _tagging(tag: str, wrapped: list[tuple[str, str]]) -> serving.Wrap:
             context.set_trailing_metadata([*(context.trailing_metadata() or ()), ("order", tag)])
             return await behavior(request, context)
 
-        tagged: MethodHandler = handler._replace(unary_unary=call)  # type: ignore[attr-defined]
-        return tagged
+        return serving.replaced(handler, unary_unary=call)
 
     return wrap
 
