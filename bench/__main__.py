@@ -40,7 +40,10 @@ def _args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Figures, overhead.Overhead | None]:
+Measured = tuple[runs.Figures, runs.Figures, runs.Figures | None, overhead.Overhead | None]
+
+
+def _measure(args: argparse.Namespace, tool: str) -> Measured:
     base = ROOT / ".data" / "bench"
     shutil.rmtree(base, ignore_errors=True)
     with ExitStack() as stack:
@@ -56,6 +59,12 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
                 "ceiling", ceiling.edge, ceiling.nats_port, ceiling.roots, full=False, mint=ceiling.token
             )
             bare = asyncio.run(runs.measure(subject, args, tool))
+        floor = None
+        if not urls:  # bench.floor writes SQLite only
+            print("bench: the floor, the mesh's writes and events with no domain logic (bench.floor)", flush=True)
+            with Ceiling.start(base / "floor", "", floor=True) as ceiling:
+                subject = runs.Subject("floor", ceiling.edge, ceiling.nats_port, ceiling.roots, False, ceiling.token)
+                floor = asyncio.run(runs.measure(subject, args, tool))
         print(f"bench: the mesh, as `make run` starts it ({args.db})", flush=True)
         cfg = mesh_config(base / "mesh", envoy_concurrency=2, env={"BNB_DRAIN_SECONDS": "0"}, database_urls=urls)
         with Mesh.start(cfg) as mesh:
@@ -66,11 +75,11 @@ def _measure(args: argparse.Namespace, tool: str) -> tuple[runs.Figures, runs.Fi
             subject = runs.Subject("mesh", mesh.edge, mesh.cfg.nats_port, roots, full=True, mint=mesh.token)
             figures = asyncio.run(runs.measure(subject, args, tool))
     if urls or not args.overhead_rounds:
-        return figures, bare, None  # three meshes at once need three sets of databases: SQLite only
+        return figures, bare, floor, None  # three meshes at once need three sets of databases: SQLite only
     found = overhead.measure(
         base / "overhead", args.overhead_rounds, args.overhead_sagas, args.warmup, args.overhead_sets
     )
-    return figures, bare, found
+    return figures, bare, floor, found
 
 
 def main() -> None:
@@ -80,13 +89,13 @@ def main() -> None:
     # checkpoint's fsync (on a service's event loop) waits behind it; on a fresh clone that put 40-130 ms into the
     # lag's p99, against 18-22 ms when the same run was repeated.
     os.sync()
-    mesh, bare, found = _measure(args, tool)
+    mesh, bare, floor, found = _measure(args, tool)
     judged = args.db == "sqlite"
-    results = report.targets(mesh, bare, judged)
+    results = report.targets(mesh, bare, judged) + (report.floor(floor, bare, mesh) if floor else [])
     if found:
         results += report.tracing(found, judged)
     print()
-    print(report.details(mesh, bare))
+    print(report.details(mesh, bare, floor))
     if found:
         print(found)
     print()

@@ -1,7 +1,8 @@
 """The ceiling's bare processes: the saga's hops with empty handlers (`python -m bench.bare <role> ...`).
 
 They check no identity (the edge in front of them verified the token, as for the mesh); the bare reservation
-sends the guest on its two internal calls, as the real one does (svckit.caller.on_behalf_of).
+sends the guest on its two internal calls, as the real one does (svckit.caller.on_behalf_of). They run on uvloop,
+as the services do (svckit.wiring). With `--floor` a role is bench.floor's instead: the mesh's writes and events.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 
 import grpc
 import nats
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, create_engine, event
 
+from bench import floor
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
@@ -133,13 +136,16 @@ async def serve(args: argparse.Namespace) -> None:
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    closing: list[grpc.aio.Channel | NatsClient] = []
+    closing: list[object] = []
     if args.role == "room":
         room_pb2_grpc.add_RoomServiceServicer_to_server(Rooms(), server)
+    if args.floor:
+        closing += await floor.wire(server, args.role, args.mesh, args.nats, args.db)
+    elif args.role == "room":
         holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(), server)
     elif args.role == "payment":
         approvals_pb2_grpc.add_PaymentApprovalsServicer_to_server(Approvals(), server)
-    else:
+    elif args.role == "reservation":
         nc = await nats.connect(args.nats)
         js = nc.jetstream()
         await js.add_stream(name=STREAM, subjects=["bench.>"])
@@ -156,17 +162,21 @@ async def serve(args: argparse.Namespace) -> None:
     await stop.wait()
     await server.stop(0)
     for resource in closing:
-        await resource.close()
+        if isinstance(resource, asyncio.Task):
+            resource.cancel()
+        elif isinstance(resource, grpc.aio.Channel | NatsClient):
+            await resource.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("role", choices=["room", "payment", "reservation"])
+    parser.add_argument("role", choices=floor.ROLES)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mesh", default="", help="Envoy's mesh listener, host:port (reservation)")
     parser.add_argument("--nats", default="", help="nats://127.0.0.1:port (reservation)")
-    parser.add_argument("--db", default="", help="a SQLAlchemy URL (reservation)")
-    asyncio.run(serve(parser.parse_args()))
+    parser.add_argument("--db", default="", help="a SQLAlchemy URL (reservation); with --floor, a SQLite file's path")
+    parser.add_argument("--floor", action="store_true", help="the floor's role (bench.floor) instead of the bare one")
+    uvloop.run(serve(parser.parse_args()))  # the loop the services run on
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import floor as bench_floor
 from bench import procs
 from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
@@ -35,15 +36,18 @@ class Ceiling:
     nats_port: int
     monitor_port: int
     processes: dict[str, subprocess.Popen[bytes]]
+    roles: tuple[str, ...] = BARE
 
     @classmethod
-    def start(cls, base: Path, db_url: str, timeout_s: float = 60) -> Ceiling:
+    def start(cls, base: Path, db_url: str, timeout_s: float = 60, floor: bool = False) -> Ceiling:
+        """`floor`: bench.floor's processes (the required writes and events, SQLite only: `db_url` is ignored)."""
         logs = base / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        edge, mesh, admin, nats, monitor, *bare = free_ports(5 + len(BARE))
+        roles = bench_floor.ROLES if floor else BARE
+        edge, mesh, admin, nats, monitor, *bare = free_ports(5 + len(roles))
         endpoints: dict[str, list[int]] = {name: [] for name in topology.load().services}
-        endpoints |= {n: [p] for n, p in zip(BARE, bare, strict=True)}
-        ceiling = cls(base, envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {})
+        endpoints |= {n: [p] for n, p in zip(roles, bare, strict=True)}
+        ceiling = cls(base, envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {}, roles)
         (base / "envoy.json").write_text(json.dumps(envoy(base, ceiling.ports), indent=1))
         try:
             nats_server = (*niced(topology.load().nats_nice), f"{BIN}/nats-server")  # as make run starts it
@@ -52,9 +56,10 @@ class Ceiling:
             probes.wait_until(lambda: probes.nats_ready(monitor), timeout_s, "the ceiling's NATS JetStream")
             ceiling._spawn("envoy", logs, f"{BIN}/envoy", "-c", str(base / "envoy.json"), "--disable-hot-restart",
                            "--concurrency", "2", "-l", "warn", "--file-flush-interval-msec", "500")  # fmt: skip
-            wiring = ("--mesh", f"127.0.0.1:{mesh}", "--nats", f"nats://127.0.0.1:{nats}", "--db", db_url)
-            for name, port in zip(BARE, bare, strict=True):
-                ceiling._spawn(name, logs, f"{BIN}/python", "-m", "bench.bare", name, "--port", str(port), *wiring)
+            wiring = ("--mesh", f"127.0.0.1:{mesh}", "--nats", f"nats://127.0.0.1:{nats}")
+            for name, port in zip(roles, bare, strict=True):
+                db = ("--floor", "--db", str(base / f"{name}.db")) if floor else ("--db", db_url)
+                ceiling._spawn(name, logs, f"{BIN}/python", "-m", "bench.bare", name, "--port", str(port), *wiring, *db)
             ceiling._wait_ready(timeout_s)
         except BaseException:
             ceiling.stop()
@@ -68,12 +73,12 @@ class Ceiling:
             self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def _wait_ready(self, timeout_s: float) -> None:
-        for name in BARE:
+        for name in self.roles:
             port = self.ports.endpoints[name][0]
             probes.wait_until(
                 functools.partial(probes.serving, f"127.0.0.1:{port}"), timeout_s, f"bare {name} on {port}"
             )
-        for name in BARE:
+        for name in self.roles:
             seen = functools.partial(probes.envoy_sees, self.ports.admin, name, 1)
             probes.wait_until(seen, timeout_s, f"Envoy seeing bare {name}")
         for name, process in self.processes.items():

@@ -98,6 +98,20 @@ def targets(mesh: Figures, bare: Figures, judged: bool) -> list[Target]:
     ]  # fmt: skip
 
 
+def floor(found: Figures, bare: Figures, mesh: Figures) -> list[Target]:
+    """bench.floor beside the ceiling (printed, not judged): what the mesh's writes and events alone cost, and the
+    mesh's throughput against it; whatever separates the two is the mesh's domain logic and plumbing."""
+    n = found.sagas.concurrency
+    return [
+        Target(f"floor: saga throughput at c={n}", found.sagas.rate, None, "res/s", ceiling=bare.sagas.rate),
+        Target("floor: saga latency p50 at c=1", found.latency.percentile(0.5), None, "ms",
+               ceiling=bare.latency.percentile(0.5)),
+        Target("floor: CPU per saga", _per(found.saga_cpu, found.sagas.ok), None, "ms",
+               ceiling=_per(bare.saga_cpu, bare.sagas.ok)),
+        Target("  mesh's saga throughput / the floor's", mesh.sagas.rate / found.sagas.rate, None, "x"),
+    ]  # fmt: skip
+
+
 # Issue 12's tracing budget: CPU per saga, as a fraction above the run it is compared with. Hard, like LIMITS.
 TRACING_LIMITS = {"unset_over_uninstrumented": 0.03, "on_over_unset": 0.15}
 
@@ -137,9 +151,10 @@ def cpu_table(title: str, columns: dict[str, tuple[dict[str, float], int]]) -> s
     return "\n".join(lines)
 
 
-def details(mesh: Figures, bare: Figures) -> str:
+def details(mesh: Figures, bare: Figures, floor: Figures | None = None) -> str:
     """The runs behind the figures: siege-like tables, event lag, memory and CPU per process."""
-    lines = [load.table("sagas through the edge (gRPC)", [bare.latency, bare.sagas, mesh.latency, mesh.sagas])]
+    runs = [bare, *([floor] if floor else []), mesh]
+    lines = [load.table("sagas through the edge (gRPC)", [r for f in runs for r in (f.latency, f.sagas)])]
     if lags := mesh.lags:
         ms = sorted(1000 * s for s in lags.seconds)
         n = len(ms) + lags.missing + lags.failed
@@ -150,14 +165,14 @@ def details(mesh: Figures, bare: Figures) -> str:
             + (f" {dict(lags.failures)}" if lags.failures else "")
         )
     lines.append(f"event backlog after the sagas: every consumer idle {mesh.backlog_s:.2f} s after the last reply")
-    for f in (bare, mesh):
+    for f in runs:
         each = ", ".join(f"{p} {b / MB:.0f}" for p, b in sorted(f.idle_rss.items(), key=lambda kv: -kv[1]))
         lines.append(f"idle memory, {f.label}: {sum(f.idle_rss.values()) / MB:.0f} MB ({each})")
     if rest := mesh.registrations:
         lines.append(str(rest))
     lines.append(cpu_table(
         f"CPU per saga, ms (from just before the {mesh.sagas.ok} sagas until every consumer was idle)",
-        {mesh.label: (mesh.saga_cpu, mesh.sagas.ok), bare.label: (bare.saga_cpu, bare.sagas.ok)},
+        {f.label: (f.saga_cpu, f.sagas.ok) for f in (mesh, *runs[:-1])},
     ))  # fmt: skip
     if rest and mesh.registration_cpu is not None:
         lines.append(cpu_table("CPU per REST registration, ms (until every consumer was idle)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,25 @@ def test_the_ceiling_runs_sagas_with_its_tokens_and_refuses_others(tmp_path: Pat
         codes = [asyncio.run(_register(ceiling.edge, m)) for m in ((), foreign)]
     assert (result.ok, result.failed) == (40, 0), result.details
     assert codes == [grpc.StatusCode.UNAUTHENTICATED] * 2
+
+
+@pytest.mark.integration
+def test_the_floor_makes_every_write_and_event_of_the_mesh_for_each_saga(tmp_path: Path) -> None:
+    with Ceiling.start(tmp_path / "floor", "", floor=True) as floor:
+        result = asyncio.run(workloads.sagas(floor.edge, 40, 4, floor.token))
+        asyncio.run(workloads.drained(floor.nats_port))
+        found = {role: _floor_rows(tmp_path / "floor" / f"{role}.db") for role in floor.roles}
+    assert (result.ok, result.failed) == (40, 0), result.details
+    # (rows, outbox rows, inbox rows) per role: the five events published once each, their nine deliveries handled
+    assert found == {
+        "room": (80, 80, 40),  # held; reserved on ReservationConfirmed
+        "payment": (40, 40, 0),  # approved
+        "reservation": (80, 80, 40),  # pending then approved (one row); confirmed on PaymentApproved
+        "view": (200, 0, 200),  # all five
+        "message": (80, 0, 80),  # ReservationConfirmed, PaymentApproved
+    }
+
+
+def _floor_rows(path: Path) -> tuple[int, ...]:
+    with sqlite3.connect(path) as db:
+        return tuple(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("rows", "outbox", "inbox"))
