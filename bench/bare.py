@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import signal
 import uuid
@@ -18,7 +19,6 @@ import grpc
 import nats
 import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, create_engine, event
 
@@ -133,39 +133,35 @@ class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
 
 
 async def serve(args: argparse.Namespace) -> None:
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    closing: list[object] = []
-    if args.role == "room":
-        room_pb2_grpc.add_RoomServiceServicer_to_server(Rooms(), server)
-    if args.floor:
-        closing += await floor.wire(server, args.role, args.mesh, args.nats, args.db)
-    elif args.role == "room":
-        holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(), server)
-    elif args.role == "payment":
-        approvals_pb2_grpc.add_PaymentApprovalsServicer_to_server(Approvals(), server)
-    elif args.role == "reservation":
-        nc = await nats.connect(args.nats)
-        js = nc.jetstream()
-        await js.add_stream(name=STREAM, subjects=["bench.>"])
-        mesh = grpc.aio.insecure_channel(args.mesh, options=NO_PROXY)
-        db = engine(args.db)
-        reservation_pb2_grpc.add_ReservationServiceServicer_to_server(Reservations(mesh, db, js), server)
-        closing += [mesh, nc]
-    server.add_insecure_port(f"127.0.0.1:{args.port}")
-    await server.start()
-    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop(0)
-    for resource in closing:
-        if isinstance(resource, asyncio.Task):
-            resource.cancel()
-        elif isinstance(resource, grpc.aio.Channel | NatsClient):
-            await resource.close()
+    async with contextlib.AsyncExitStack() as closing:  # what the role opened, closed when it stops
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_servicer = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        if args.role == "room":
+            room_pb2_grpc.add_RoomServiceServicer_to_server(Rooms(), server)
+        if args.floor:
+            await floor.wire(server, closing, args.role, args.mesh, args.nats, args.db)
+        elif args.role == "room":
+            holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(), server)
+        elif args.role == "payment":
+            approvals_pb2_grpc.add_PaymentApprovalsServicer_to_server(Approvals(), server)
+        elif args.role == "reservation":
+            nc = await nats.connect(args.nats)
+            closing.push_async_callback(nc.close)
+            js = nc.jetstream()
+            await js.add_stream(name=STREAM, subjects=["bench.>"])
+            mesh = grpc.aio.insecure_channel(args.mesh, options=NO_PROXY)
+            closing.push_async_callback(mesh.close)
+            db = engine(args.db)
+            reservation_pb2_grpc.add_ReservationServiceServicer_to_server(Reservations(mesh, db, js), server)
+        server.add_insecure_port(f"127.0.0.1:{args.port}")
+        await server.start()
+        await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await server.stop(0)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ mesh's behaviour leaves for its domain logic and plumbing (`make bench` prints i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 import uuid
@@ -169,22 +170,23 @@ class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
         return reply
 
 
-async def wire(server: grpc.aio.Server, role: str, mesh: str, nats_url: str, db_path: str) -> list[object]:
-    """Add `role`'s servicers to `server` and start its consumers; what to close (and cancel) when it stops."""
+async def wire(
+    server: grpc.aio.Server, closing: contextlib.AsyncExitStack, role: str, mesh: str, nats_url: str, db_path: str
+) -> None:
+    """Add `role`'s servicers to `server` and start its consumers; what they open is closed with `closing`."""
     nc = await nats.connect(nats_url)
+    closing.push_async_callback(nc.close)
     js = nc.jetstream()
     for producer in {role, *CONSUMES.get(role, {})} & set(PRODUCERS):  # the same config: whoever starts first makes it
         await js.add_stream(name=stream(producer), subjects=[f"floor.{producer}.>"])
     node = Node(db_path, js)
-    closing: list[object] = [nc]
     if role == "room":
         holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(node), server)
     elif role == "payment":
         approvals_pb2_grpc.add_PaymentApprovalsServicer_to_server(Approvals(node), server)
     elif role == "reservation":
         channel = grpc.aio.insecure_channel(mesh, options=[("grpc.enable_http_proxy", 0)])
+        closing.push_async_callback(channel.close)
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(Reservations(channel, node), server)
-        closing.append(channel)
     for producer, (kinds, emits) in CONSUMES.get(role, {}).items():
-        closing.append(asyncio.create_task(node.consume(nc, role, producer, kinds, emits)))
-    return closing
+        closing.callback(asyncio.create_task(node.consume(nc, role, producer, kinds, emits)).cancel)

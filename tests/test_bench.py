@@ -18,6 +18,7 @@ import pytest
 from bench import procs, report, rest, workloads
 from bench.ceiling import Ceiling, envoy
 from bench.overhead import Overhead
+from bench.runs import Figures
 from bnb.room.v1 import room_pb2, room_pb2_grpc
 from tools.demos import load
 from tools.launcher import tokens
@@ -48,6 +49,21 @@ def test_the_tracing_budget_compares_each_round_with_the_turn_beside_it() -> Non
     assert not report.tracing(Overhead(rounds, 200, 1234), judged=True)[3].met
     text = str(Overhead(rounds, 200, 1234))
     assert "1234 spans" in text and "unset over uninstrumented: median of the paired rounds +2.0%" in text
+
+
+def test_the_floor_is_printed_beside_the_ceiling_unjudged_and_the_mesh_against_it() -> None:
+    def figures(label: str, rate: float, cpu_s: float) -> Figures:
+        sagas = load.Result(label, 32, ok=1000, elapsed_s=1000 / rate)
+        return Figures(label, {}, load.Result(label, 1, ok=3, latencies_ms=[2.0, 3.0, 9.0]), sagas, {"x": cpu_s}, 0.0)
+
+    lines = report.floor(figures("floor", 500, 4.0), figures("ceiling", 800, 2.0), figures("mesh", 300, 6.0))
+    assert [(t.name.strip(), t.value, t.ceiling, t.met) for t in lines] == [
+        ("floor: saga throughput at c=32", 500, 800, True),
+        ("floor: saga latency p50 at c=1", 3.0, 3.0, True),
+        ("floor: CPU per saga", 4.0, 2.0, True),  # ms: 4 s over 1,000 sagas
+        ("mesh's saga throughput / the floor's", 0.6, None, True),
+    ]
+    assert all(str(t).endswith("-") for t in lines)  # no target: nothing to miss
 
 
 def test_the_interval_of_the_paired_median_is_taken_from_the_ranked_ratios() -> None:
