@@ -4,7 +4,8 @@ A Core `conn.execute` costs about 20 µs of Python besides the driver's own work
 is about 2 µs: the compiled-cache lookup, an execution context, a result object. For a statement built once at
 import, all of that is the same every time but the values. So SQLAlchemy renders it once per set of value names
 (as its own cache would) and gives the conversions of its types (the bind and result processors); each run then
-only converts the values and calls the cursor, inside the Connection's transaction.
+only converts the values and calls the cursor, inside the transaction (the driver's, begun by svckit.uow, or the
+Connection's).
 
 SQLite only: on PostgreSQL a statement's round trip dwarfs those 20 µs, and SQLAlchemy's handling of a lost
 connection (invalidate, reconnect) is worth more there; there, and for what this cannot render once (expanding
@@ -87,10 +88,10 @@ class Compiled:
         return self._rendered[keys]
 
     def _cursor(self, conn: Connection, rendered: _Rendered, params: Params | Sequence[Params]) -> Any:
-        if not conn.in_transaction():
-            conn.begin()  # as Core's autobegin would: the engine's BEGIN (svckit.db) runs
         dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None  # in a transaction: checked out
+        assert dbapi is not None  # kept or borrowed for a transaction: checked out
+        if not dbapi.in_transaction and not conn.in_transaction():
+            conn.begin()  # as Core's autobegin would: the engine's BEGIN (svckit.db) runs
         cursor = dbapi.cursor()
         try:
             if isinstance(params, Mapping):

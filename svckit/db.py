@@ -50,7 +50,8 @@ def _sqlite_engine(url: str) -> Engine:
         immediate = conn.get_execution_options().get("writer", False)
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None  # a connection that is beginning is checked out
-        dbapi.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not dbapi.in_transaction:  # else a unit of work began it (svckit.uow): SQLAlchemy's joins it
+            dbapi.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -78,7 +79,7 @@ class Database:
         self.url = url
         self.unit = unit  # the context's, with its repositories (its main.py says which)
         self.producer = producer
-        sqlite = url.startswith("sqlite")
+        self.sqlite = sqlite = url.startswith("sqlite")
         self.engine = (
             _sqlite_engine(url) if sqlite else create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
         )
