@@ -2,7 +2,7 @@
 
 They check no identity (the edge in front of them verified the token, as for the mesh); the bare reservation
 sends the guest on its two internal calls, as the real one does (svckit.caller.on_behalf_of). They run on uvloop,
-as the services do (svckit.wiring). With `--floor` a role is bench.floor's instead: the mesh's writes and events.
+as the services do (svckit.wiring). bench.floor runs its own roles on the same skeleton (`serve`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import signal
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -22,7 +23,6 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from nats.js import JetStreamContext
 from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, create_engine, event
 
-from bench import floor
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc, room_pb2, room_pb2_grpc
@@ -30,6 +30,7 @@ from svckit.caller import GUEST, Context, on_behalf_of
 
 CALL_TIMEOUT_S = 3.0
 STREAM, SUBJECT = "BENCH", "bench.reservation.approved.v1"
+ROLES = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have none
 NO_PROXY = [("grpc.enable_http_proxy", 0)]
 
 metadata = MetaData()
@@ -85,6 +86,31 @@ def engine(url: str) -> Engine:
     return eng
 
 
+async def approved(
+    holds: holds_pb2_grpc.RoomHoldsStub,
+    approvals: approvals_pb2_grpc.PaymentApprovalsStub,
+    rid: str,
+    request: reservation_pb2.RequestReservationRequest,
+) -> reservation_pb2.Reservation:
+    """Reservation `rid`'s two calls through the mesh listener, on behalf of its guest, and the reply they make."""
+    guest = on_behalf_of(request.guest_id, GUEST)
+    hold = await holds.HoldRoom(
+        holds_pb2.HoldRoomRequest(reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id,
+                                  check_in=request.check_in, check_out=request.check_out),
+        metadata=guest, timeout=CALL_TIMEOUT_S,
+    )  # fmt: skip
+    payment = await approvals.ApprovePayment(
+        approvals_pb2.ApprovePaymentRequest(reservation_id=rid, guest_id=request.guest_id, room_id=request.room_id,
+                                            amount=hold.price_per_night * hold.nights),
+        metadata=guest, timeout=CALL_TIMEOUT_S,
+    )  # fmt: skip
+    return reservation_pb2.Reservation(
+        reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id, host_id=hold.host_id,
+        check_in=request.check_in, check_out=request.check_out, status="approved",
+        payment_id=payment.payment_id, amount=payment.amount,
+    )  # fmt: skip
+
+
 class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
     """Hold the room, approve the payment (both through Envoy's mesh listener), commit row + outbox row, publish."""
 
@@ -104,24 +130,10 @@ class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
     async def RequestReservation(
         self, request: reservation_pb2.RequestReservationRequest, _: Context
     ) -> reservation_pb2.Reservation:
-        rid, guest = str(uuid.uuid4()), on_behalf_of(request.guest_id, GUEST)
-        hold = await self.holds.HoldRoom(
-            holds_pb2.HoldRoomRequest(reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id,
-                                      check_in=request.check_in, check_out=request.check_out),
-            metadata=guest, timeout=CALL_TIMEOUT_S,
-        )  # fmt: skip
-        payment = await self.approvals.ApprovePayment(
-            approvals_pb2.ApprovePaymentRequest(reservation_id=rid, guest_id=request.guest_id, room_id=request.room_id,
-                                                amount=hold.price_per_night * hold.nights),
-            metadata=guest, timeout=CALL_TIMEOUT_S,
-        )  # fmt: skip
-        reply = reservation_pb2.Reservation(
-            reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id, host_id=hold.host_id,
-            check_in=request.check_in, check_out=request.check_out, status="approved",
-            payment_id=payment.payment_id, amount=payment.amount,
-        )  # fmt: skip
+        rid = str(uuid.uuid4())
+        reply = await approved(self.holds, self.approvals, rid, request)
         row = {"reservation_id": rid, "room_id": request.room_id, "guest_id": request.guest_id,
-               "check_in": request.check_in, "check_out": request.check_out, "payment_id": payment.payment_id,
+               "check_in": request.check_in, "check_out": request.check_out, "payment_id": reply.payment_id,
                "status": "approved"}  # fmt: skip
         event_id, payload = str(uuid.uuid4()), reply.SerializeToString()
         if self.on_loop:
@@ -132,28 +144,18 @@ class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
         return reply
 
 
-async def serve(args: argparse.Namespace) -> None:
+Wiring = Callable[[argparse.Namespace, grpc.aio.Server, contextlib.AsyncExitStack], Awaitable[None]]
+
+
+async def serve(args: argparse.Namespace, wire: Wiring) -> None:
+    """Serve `args.role` (health, the room service's registrations, and what `wire` adds) until SIGTERM."""
     async with contextlib.AsyncExitStack() as closing:  # what the role opened, closed when it stops
         server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         health_servicer = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         if args.role == "room":
             room_pb2_grpc.add_RoomServiceServicer_to_server(Rooms(), server)
-        if args.floor:
-            await floor.wire(server, closing, args.role, args.mesh, args.nats, args.db)
-        elif args.role == "room":
-            holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(), server)
-        elif args.role == "payment":
-            approvals_pb2_grpc.add_PaymentApprovalsServicer_to_server(Approvals(), server)
-        elif args.role == "reservation":
-            nc = await nats.connect(args.nats)
-            closing.push_async_callback(nc.close)
-            js = nc.jetstream()
-            await js.add_stream(name=STREAM, subjects=["bench.>"])
-            mesh = grpc.aio.insecure_channel(args.mesh, options=NO_PROXY)
-            closing.push_async_callback(mesh.close)
-            db = engine(args.db)
-            reservation_pb2_grpc.add_ReservationServiceServicer_to_server(Reservations(mesh, db, js), server)
+        await wire(args, server, closing)
         server.add_insecure_port(f"127.0.0.1:{args.port}")
         await server.start()
         await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -164,15 +166,35 @@ async def serve(args: argparse.Namespace) -> None:
         await server.stop(0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("role", choices=floor.ROLES)
+async def _wire(args: argparse.Namespace, server: grpc.aio.Server, closing: contextlib.AsyncExitStack) -> None:
+    if args.role == "room":
+        holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(), server)
+    elif args.role == "payment":
+        approvals_pb2_grpc.add_PaymentApprovalsServicer_to_server(Approvals(), server)
+    else:
+        nc = await nats.connect(args.nats)
+        closing.push_async_callback(nc.close)
+        js = nc.jetstream()
+        await js.add_stream(name=STREAM, subjects=["bench.>"])
+        mesh = grpc.aio.insecure_channel(args.mesh, options=NO_PROXY)
+        closing.push_async_callback(mesh.close)
+        reservation_pb2_grpc.add_ReservationServiceServicer_to_server(Reservations(mesh, engine(args.db), js), server)
+
+
+def arguments(roles: Sequence[str], description: str | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("role", choices=roles)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mesh", default="", help="Envoy's mesh listener, host:port (reservation)")
-    parser.add_argument("--nats", default="", help="nats://127.0.0.1:port (reservation)")
-    parser.add_argument("--db", default="", help="a SQLAlchemy URL (reservation); with --floor, a SQLite file's path")
-    parser.add_argument("--floor", action="store_true", help="the floor's role (bench.floor) instead of the bare one")
-    uvloop.run(serve(parser.parse_args()))  # the loop the services run on
+    parser.add_argument("--nats", default="", help="nats://127.0.0.1:port")
+    parser.add_argument(
+        "--db", default="", help="a SQLAlchemy URL (bench.bare's reservation), a SQLite file (bench.floor)"
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    uvloop.run(serve(arguments(ROLES, __doc__), _wire))  # the loop the services run on
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 
 from bench import floor as bench_floor
 from bench import procs
+from bench.bare import ROLES as BARE
 from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
 from tools.launcher import probes, tokens
@@ -23,7 +24,6 @@ from tools.launcher.config import GRPC_ENV, NATS_ENV, ROOT
 from tools.launcher.local import BIN, niced
 from tools.render import envoy_config
 
-BARE = ("room", "payment", "reservation")  # the saga's hops; the consumers (message, view) have no bare twin
 STOP_WAIT_S = 10
 
 
@@ -57,9 +57,12 @@ class Ceiling:
             ceiling._spawn("envoy", logs, f"{BIN}/envoy", "-c", str(base / "envoy.json"), "--disable-hot-restart",
                            "--concurrency", "2", "-l", "warn", "--file-flush-interval-msec", "500")  # fmt: skip
             wiring = ("--mesh", f"127.0.0.1:{mesh}", "--nats", f"nats://127.0.0.1:{nats}")
+            module = "bench.floor" if floor else "bench.bare"
             for name, port in zip(roles, bare, strict=True):
-                db = ("--floor", "--db", str(base / f"{name}.db")) if floor else ("--db", db_url)
-                ceiling._spawn(name, logs, f"{BIN}/python", "-m", "bench.bare", name, "--port", str(port), *wiring, *db)
+                db = str(base / f"{name}.db") if floor else db_url
+                ceiling._spawn(
+                    name, logs, f"{BIN}/python", "-m", module, name, "--port", str(port), *wiring, "--db", db
+                )
             ceiling._wait_ready(timeout_s)
         except BaseException:
             ceiling.stop()

@@ -17,6 +17,7 @@ mesh's behaviour leaves for its domain logic and plumbing (`make bench` prints i
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import sqlite3
@@ -26,18 +27,19 @@ from collections.abc import Sequence
 
 import grpc
 import nats
+import uvloop
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from bench import bare
 from bnb.payment.v1 import approvals_pb2, approvals_pb2_grpc, payment_pb2
 from bnb.reservation.v1 import reservation_pb2, reservation_pb2_grpc
 from bnb.room.v1 import holds_pb2, holds_pb2_grpc
 from svckit import pull
-from svckit.caller import GUEST, Context, on_behalf_of
+from svckit.caller import Context
 
-CALL_TIMEOUT_S = 3.0
 PRODUCERS = ("room", "reservation", "payment")
 ROLES = (*PRODUCERS, "view", "message")
 # consumer -> producer -> (the event kinds it takes, the kind it emits for each, if any)
@@ -148,45 +150,38 @@ class Reservations(reservation_pb2_grpc.ReservationServiceServicer):
     async def RequestReservation(
         self, request: reservation_pb2.RequestReservationRequest, _: Context
     ) -> reservation_pb2.Reservation:
-        rid, guest = str(uuid.uuid4()), on_behalf_of(request.guest_id, GUEST)
+        rid = str(uuid.uuid4())
         self.node.write([(rid, "pending", request.SerializeToString())])
-        hold = await self.holds.HoldRoom(
-            holds_pb2.HoldRoomRequest(reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id,
-                                      check_in=request.check_in, check_out=request.check_out),
-            metadata=guest, timeout=CALL_TIMEOUT_S,
-        )  # fmt: skip
-        payment = await self.approvals.ApprovePayment(
-            approvals_pb2.ApprovePaymentRequest(reservation_id=rid, guest_id=request.guest_id, room_id=request.room_id,
-                                                amount=hold.price_per_night * hold.nights),
-            metadata=guest, timeout=CALL_TIMEOUT_S,
-        )  # fmt: skip
-        reply = reservation_pb2.Reservation(
-            reservation_id=rid, room_id=request.room_id, guest_id=request.guest_id, host_id=hold.host_id,
-            check_in=request.check_in, check_out=request.check_out, status="approved",
-            payment_id=payment.payment_id, amount=payment.amount,
-        )  # fmt: skip
+        reply = await bare.approved(self.holds, self.approvals, rid, request)
         data = reply.SerializeToString()
         await self.node.commit([(rid, "approved", data)], [("reservation.requested", data)])
         return reply
 
 
-async def wire(
-    server: grpc.aio.Server, closing: contextlib.AsyncExitStack, role: str, mesh: str, nats_url: str, db_path: str
-) -> None:
-    """Add `role`'s servicers to `server` and start its consumers; what they open is closed with `closing`."""
-    nc = await nats.connect(nats_url)
+async def wire(args: argparse.Namespace, server: grpc.aio.Server, closing: contextlib.AsyncExitStack) -> None:
+    """Add the role's servicers to `server` and start its consumers; what they open is closed with `closing`."""
+    role = args.role
+    nc = await nats.connect(args.nats)
     closing.push_async_callback(nc.close)
     js = nc.jetstream()
     for producer in {role, *CONSUMES.get(role, {})} & set(PRODUCERS):  # the same config: whoever starts first makes it
         await js.add_stream(name=stream(producer), subjects=[f"floor.{producer}.>"])
-    node = Node(db_path, js)
+    node = Node(args.db, js)
     if role == "room":
         holds_pb2_grpc.add_RoomHoldsServicer_to_server(Holds(node), server)
     elif role == "payment":
         approvals_pb2_grpc.add_PaymentApprovalsServicer_to_server(Approvals(node), server)
     elif role == "reservation":
-        channel = grpc.aio.insecure_channel(mesh, options=[("grpc.enable_http_proxy", 0)])
+        channel = grpc.aio.insecure_channel(args.mesh, options=bare.NO_PROXY)
         closing.push_async_callback(channel.close)
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(Reservations(channel, node), server)
     for producer, (kinds, emits) in CONSUMES.get(role, {}).items():
         closing.callback(asyncio.create_task(node.consume(nc, role, producer, kinds, emits)).cancel)
+
+
+def main() -> None:
+    uvloop.run(bare.serve(bare.arguments(ROLES, __doc__), wire))  # `python -m bench.floor <role> ...`
+
+
+if __name__ == "__main__":
+    main()
