@@ -157,12 +157,15 @@ def details(mesh: Figures, bare: Figures, floor: Figures | None = None) -> str:
     lines = [load.table("sagas through the edge (gRPC)", [r for f in runs for r in (f.latency, f.sagas)])]
     if lags := mesh.lags:
         ms = sorted(1000 * s for s in lags.seconds)
+        reads = sorted(1000 * s for s in lags.reads)
         n = len(ms) + lags.missing + lags.failed
         lines.append(
             f"event lag, {n} reservations started over {lags.offered_s:.1f} s (reply -> room view shows it confirmed"
             f" and reserved): median {load.median(ms):.1f} ms, p90 {_p(ms, 0.9):.1f} ms, p99 {_p(ms, 0.99):.1f} ms,"
             f" worst {max(ms, default=0):.1f} ms; never shown {lags.missing}, failed {lags.failed}"
             + (f" {dict(lags.failures)}" if lags.failures else "")
+            + f"; each of its {len(reads)} reads of the room view (the polls): median {load.median(reads):.1f} ms,"
+            f" p99 {_p(reads, 0.99):.1f} ms"
         )
     lines.append(f"event backlog after the sagas: every consumer idle {mesh.backlog_s:.2f} s after the last reply")
     for f in runs:
@@ -170,10 +173,12 @@ def details(mesh: Figures, bare: Figures, floor: Figures | None = None) -> str:
         lines.append(f"idle memory, {f.label}: {sum(f.idle_rss.values()) / MB:.0f} MB ({each})")
     if rest := mesh.registrations:
         lines.append(str(rest))
-    lines.append(cpu_table(
-        f"CPU per saga, ms (from just before the {mesh.sagas.ok} sagas until every consumer was idle)",
-        {f.label: (f.saga_cpu, f.sagas.ok) for f in (mesh, *runs[:-1])},
-    ))  # fmt: skip
+    columns = {f.label: (f.saga_cpu, f.sagas.ok) for f in (mesh, *runs[:-1])}
+    title = f"CPU per saga, ms (from just before the {mesh.sagas.ok} sagas until every consumer was idle)"
+    if lags and mesh.lag_cpu is not None:  # the open loop's reservations, not batched as c=32's are
+        columns[f"{mesh.label}, lag run"] = (mesh.lag_cpu, len(lags.seconds) + lags.missing)
+        title += "; the lag run: its reservations, one at a time at the paced rate, and the room view's reads"
+    lines.append(cpu_table(title, columns))
     if rest and mesh.registration_cpu is not None:
         lines.append(cpu_table("CPU per REST registration, ms (until every consumer was idle)",
                                {mesh.label: (mesh.registration_cpu, rest.ok)}))  # fmt: skip

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bench import procs, rest, workloads
 from tools.demos import load
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Figures:
     lags: workloads.Lags | None = None
     registrations: rest.Result | None = None  # REST POST /rooms
     registration_cpu: dict[str, float] | None = None
+    lag_cpu: dict[str, float] | None = None  # over the lag run: its reservations at the paced rate, and their reads
 
 
 @dataclass
@@ -42,20 +46,27 @@ class Subject:
         return await workloads.drained(self.nats_port)
 
 
-async def metered_sagas(
-    t: Subject, n: int, concurrency: int, precise: bool = False
-) -> tuple[load.Result, dict[str, float], float]:
-    """The sagas with CPU metered (procs.CpuMeter) from just before the first (rooms registered, events drained)
-    until every consumer is idle; and the event backlog: seconds from the last reply until then."""
+async def metered(
+    t: Subject, work: Callable[[Callable[[], Awaitable[None]]], Awaitable[T]], precise: bool = False
+) -> tuple[T, dict[str, float], float]:
+    """`work(ready)` with CPU metered (procs.CpuMeter) from when it awaits `ready` (its rooms registered, events
+    drained) until every consumer is idle; and the event backlog: seconds from its end until then."""
     meter = procs.CpuMeter(t.roots, precise)
 
     async def ready() -> None:
         await t.drained()
         meter.start()
 
-    result = await workloads.sagas(t.edge, n, concurrency, t.mint, ready)
+    result = await work(ready)
     backlog_s = await t.drained()
     return result, meter.stop(), backlog_s
+
+
+async def metered_sagas(
+    t: Subject, n: int, concurrency: int, precise: bool = False
+) -> tuple[load.Result, dict[str, float], float]:
+    """The sagas, metered from just before the first (see metered)."""
+    return await metered(t, lambda ready: workloads.sagas(t.edge, n, concurrency, t.mint, ready), precise)
 
 
 async def _metered_rest(t: Subject, args: argparse.Namespace, tool: str) -> tuple[rest.Result, dict[str, float]]:
@@ -78,15 +89,17 @@ async def measure(t: Subject, args: argparse.Namespace, tool: str) -> Figures:
     print(f"{t.label}: latency, {args.latency_sagas} sagas at c=1", flush=True)
     latency = await workloads.sagas(t.edge, args.latency_sagas, 1, t.mint)
     latency.label = f"{t.label} c=1"
-    lags = None
+    lags = lag_cpu = None
     if t.full:
         await t.drained()
         print(f"{t.label}: event lag, {args.lag_rate:g}/s open loop for {args.lag_seconds:g} s", flush=True)
-        lags = await workloads.paced_lags(t.edge, args.lag_rate, args.lag_seconds, t.mint, t.drained)
+        lags, lag_cpu, _ = await metered(
+            t, lambda ready: workloads.paced_lags(t.edge, args.lag_rate, args.lag_seconds, t.mint, ready)
+        )
     print(f"{t.label}: throughput, {args.sagas} sagas at c={args.concurrency}", flush=True)
     sagas, cpu, backlog_s = await metered_sagas(t, args.sagas, args.concurrency)
     sagas.label = f"{t.label} c={args.concurrency}"
-    figures = Figures(t.label, idle_rss, latency, sagas, cpu, backlog_s, lags)
+    figures = Figures(t.label, idle_rss, latency, sagas, cpu, backlog_s, lags, lag_cpu=lag_cpu)
     if t.full:
         print(f"{t.label}: REST POST /rooms at c={args.rest_concurrency} for {args.rest_seconds} s", flush=True)
         figures.registrations, figures.registration_cpu = await _metered_rest(t, args, tool)

@@ -42,6 +42,7 @@ class Lags:
     missing: int = 0  # never seen within VIEW_TIMEOUT_S
     failures: Counter[str] = field(default_factory=Counter)  # the reservation itself failed: gRPC code -> count
     offered_s: float = 0.0  # from the first start to the last: the pacer kept its rate if it is n / rate
+    reads: list[float] = field(default_factory=list)  # seconds each poll of the room view took, through the edge
 
     @property
     def failed(self) -> int:
@@ -124,14 +125,17 @@ async def paced_lags(edge: str, rate_per_s: float, duration_s: float, mint: load
             except grpc.aio.AioRpcError as exc:
                 lags.failures[exc.code().name] += 1
                 return
-            committed = time.perf_counter()
+            committed = read = time.perf_counter()
             while not await _shown(views, room_ids[i], reply.reservation_id):
-                waited = time.perf_counter() - committed
+                lags.reads.append((now := time.perf_counter()) - read)
+                waited = now - committed
                 if waited > VIEW_TIMEOUT_S:
                     lags.missing += 1
                     return
                 await asyncio.sleep(max(POLL_S, waited / 5))
-            lags.seconds.append(time.perf_counter() - committed)
+                read = time.perf_counter()
+            lags.reads.append((shown := time.perf_counter()) - read)
+            lags.seconds.append(shown - committed)
 
         if ready:
             await ready()

@@ -20,6 +20,7 @@ from bench.ceiling import Ceiling, envoy
 from bench.overhead import Overhead
 from bench.runs import Figures
 from bnb.room.v1 import room_pb2, room_pb2_grpc
+from tests.harness import Mesh
 from tools.demos import load
 from tools.launcher import tokens
 from tools.render import envoy_config
@@ -64,6 +65,21 @@ def test_the_floor_is_printed_beside_the_ceiling_unjudged_and_the_mesh_against_i
         ("mesh's saga throughput / the floor's", 0.6, None, True),
     ]
     assert all(str(t).endswith("-") for t in lines)  # no target: nothing to miss
+
+
+def test_the_lag_run_shows_its_reads_of_the_view_and_its_own_cpu_per_saga() -> None:
+    lags = workloads.Lags(seconds=[0.010, 0.020, 0.030, 0.040], missing=1, reads=[0.001, 0.002, 0.004, 0.050])
+    sagas = load.Result("mesh c=32", 32, ok=1000, elapsed_s=4.0)
+    mesh = Figures("mesh", {}, load.Result("mesh c=1", 1, ok=1, latencies_ms=[5.0]), sagas, {"view-0": 2.0}, 0.1,
+                   lags, lag_cpu={"view-0": 0.05, "nats": 0.025})  # fmt: skip
+    bare = Figures("ceiling", {}, load.Result("ceiling c=1", 1), load.Result("ceiling c=32", 32, ok=10), {}, 0.0)
+    text = report.details(mesh, bare)
+    assert "each of its 4 reads of the room view (the polls): median 3.0 ms, p99 50.0 ms" in text
+    header, *rows = text.split("the room view's reads\n", 1)[1].splitlines()[:4]
+    assert header.split() == ["process", "mesh", "ceiling", "mesh,", "lag", "run"]
+    # c=32: 2 s over 1,000 sagas; the lag run: over its 5 reservations (4 shown, 1 never), 50 ms and 25 ms of CPU
+    assert [row.split() for row in rows] == [["view", "2.00", "-", "10.00"], ["nats", "-", "-", "5.00"],
+                                             ["total", "2.00", "0.00", "15.00"]]  # fmt: skip
 
 
 def test_the_interval_of_the_paired_median_is_taken_from_the_ranked_ratios() -> None:
@@ -201,3 +217,10 @@ def test_the_floor_makes_every_write_and_event_of_the_mesh_for_each_saga(tmp_pat
 def _floor_rows(path: Path) -> tuple[int, ...]:
     with sqlite3.connect(path) as db:
         return tuple(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("rows", "outbox", "inbox"))
+
+
+def test_the_lag_run_times_each_read_of_the_view_within_its_reservations_lag(mesh: Mesh) -> None:
+    lags = asyncio.run(workloads.paced_lags(mesh.edge, 20.0, 1.0, mesh.token))
+    assert (len(lags.seconds), lags.missing, lags.failed) == (20, 0, 0)
+    assert len(lags.reads) >= 20  # each reservation read at least once, until it showed confirmed and reserved
+    assert 0 < min(lags.reads) and max(lags.reads) <= max(lags.seconds)
