@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import bare, procs
 from bench import floor as bench_floor
-from bench import procs
-from bench.bare import ROLES as BARE
 from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
 from tools.launcher import probes, tokens
@@ -36,17 +35,18 @@ class Ceiling:
     nats_port: int
     monitor_port: int
     processes: dict[str, subprocess.Popen[bytes]]
-    roles: tuple[str, ...] = BARE
+    roles: tuple[str, ...] = bare.ROLES
 
     @classmethod
     def start(cls, base: Path, db_url: str, timeout_s: float = 60, floor: bool = False) -> Ceiling:
         """`floor`: bench.floor's processes (the required writes and events, SQLite only: `db_url` is ignored)."""
         logs = base / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        roles = bench_floor.ROLES if floor else BARE
-        edge, mesh, admin, nats, monitor, *bare = free_ports(5 + len(roles))
+        kind = bench_floor if floor else bare  # its roles and its entry point (`python -m <module> <role>`)
+        roles = kind.ROLES
+        edge, mesh, admin, nats, monitor, *ports = free_ports(5 + len(roles))
         endpoints: dict[str, list[int]] = {name: [] for name in topology.load().services}
-        endpoints |= {n: [p] for n, p in zip(roles, bare, strict=True)}
+        endpoints |= {n: [p] for n, p in zip(roles, ports, strict=True)}
         ceiling = cls(base, envoy_config.Ports(edge, mesh, admin, endpoints), nats, monitor, {}, roles)
         (base / "envoy.json").write_text(json.dumps(envoy(base, ceiling.ports), indent=1))
         try:
@@ -57,11 +57,10 @@ class Ceiling:
             ceiling._spawn("envoy", logs, f"{BIN}/envoy", "-c", str(base / "envoy.json"), "--disable-hot-restart",
                            "--concurrency", "2", "-l", "warn", "--file-flush-interval-msec", "500")  # fmt: skip
             wiring = ("--mesh", f"127.0.0.1:{mesh}", "--nats", f"nats://127.0.0.1:{nats}")
-            module = "bench.floor" if floor else "bench.bare"
-            for name, port in zip(roles, bare, strict=True):
+            for name, port in zip(roles, ports, strict=True):
                 db = str(base / f"{name}.db") if floor else db_url
                 ceiling._spawn(
-                    name, logs, f"{BIN}/python", "-m", module, name, "--port", str(port), *wiring, "--db", db
+                    name, logs, f"{BIN}/python", "-m", kind.__name__, name, "--port", str(port), *wiring, "--db", db
                 )
             ceiling._wait_ready(timeout_s)
         except BaseException:

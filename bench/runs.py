@@ -47,7 +47,7 @@ class Subject:
 
 
 async def metered(
-    t: Subject, work: Callable[[Callable[[], Awaitable[None]]], Awaitable[T]], precise: bool = False
+    t: Subject, work: Callable[[workloads.Ready], Awaitable[T]], precise: bool = False
 ) -> tuple[T, dict[str, float], float]:
     """`work(ready)` with CPU metered (procs.CpuMeter) from when it awaits `ready` (its rooms registered, events
     drained) until every consumer is idle; and the event backlog: seconds from its end until then."""

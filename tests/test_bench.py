@@ -219,6 +219,7 @@ def _floor_rows(path: Path) -> tuple[int, ...]:
         return tuple(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("rows", "outbox", "inbox"))
 
 
+@pytest.mark.integration
 def test_the_lag_run_times_each_read_of_the_view_within_its_reservations_lag(mesh: Mesh) -> None:
     lags = asyncio.run(workloads.paced_lags(mesh.edge, 20.0, 1.0, mesh.token))
     assert (len(lags.seconds), lags.missing, lags.failed) == (20, 0, 0)
