@@ -18,7 +18,7 @@ from bench import bare, procs
 from bench import floor as bench_floor
 from tools import topology
 from tools.demos.private_mesh import LOOPBACK, free_ports
-from tools.launcher import cpus, probes, tokens
+from tools.launcher import probes, tokens
 from tools.launcher.config import GRPC_ENV, NATS_ENV, ROOT
 from tools.launcher.local import BIN, niced
 from tools.render import envoy_config
@@ -57,11 +57,11 @@ class Ceiling:
             ceiling._spawn("envoy", logs, f"{BIN}/envoy", "-c", str(base / "envoy.json"), "--disable-hot-restart",
                            "--concurrency", "2", "-l", "warn", "--file-flush-interval-msec", "500")  # fmt: skip
             wiring = ("--mesh", f"127.0.0.1:{mesh}", "--nats", f"nats://127.0.0.1:{nats}")
-            placed = cpus.spread(topology.load(), dict.fromkeys(roles, 1))  # on the CPUs make run would give them
             for name, port in zip(roles, ports, strict=True):
                 db = str(base / f"{name}.db") if floor else db_url
-                python = (*cpus.pinned(placed.get(f"{name}-0")), f"{BIN}/python")
-                ceiling._spawn(name, logs, *python, "-m", kind.__name__, name, "--port", str(port), *wiring, "--db", db)
+                ceiling._spawn(
+                    name, logs, f"{BIN}/python", "-m", kind.__name__, name, "--port", str(port), *wiring, "--db", db
+                )
             ceiling._wait_ready(timeout_s)
         except BaseException:
             ceiling.stop()

@@ -20,7 +20,6 @@ class ServiceSpec:
     calls: tuple[str, ...]
     reflection: bool
     nice: int = 0  # the niceness `make run` starts it with (mesh.toml: the consumers of events yield to the rest)
-    cpu_weight: float = 1.0  # its share of the mesh's CPU (mesh.toml): how `make run` spreads the services on the CPUs
 
     @property
     def package(self) -> str:
@@ -56,7 +55,6 @@ class Topology:
     demo_circuit_breaker: dict[str, int]
     auth: Auth
     nats_nice: int = 0  # the niceness `make run` starts each NATS node with (mesh.toml [edge])
-    pin_services: bool = False  # each service process on one CPU (mesh.toml [edge]; tools.launcher.cpus)
 
 
 def load(path: Path = MESH_TOML) -> Topology:
@@ -71,7 +69,6 @@ def load(path: Path = MESH_TOML) -> Topology:
             calls=tuple(spec["calls"]),
             reflection=spec.get("reflection", False),
             nice=spec.get("nice", 0),
-            cpu_weight=spec.get("cpu_weight", 1.0),
         )
         for name, spec in raw["services"].items()
     }
@@ -82,7 +79,6 @@ def load(path: Path = MESH_TOML) -> Topology:
         admin_port=edge["admin_port"],
         nats_port=edge["nats_port"],
         nats_nice=edge.get("nats_nice", 0),
-        pin_services=edge.get("pin_services", False),
         services=services,
         policy=raw["policy"],
         demo_circuit_breaker=raw["demo_circuit_breaker"],

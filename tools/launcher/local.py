@@ -14,7 +14,7 @@ from pathlib import Path
 from supervisor.xmlrpc import SupervisorTransport
 
 from tools import topology
-from tools.launcher import announcer, cpus, databases, nats_cluster, probes
+from tools.launcher import announcer, databases, nats_cluster, probes
 from tools.launcher.config import ROOT, MeshConfig
 from tools.launcher.tokens import Identity
 from tools.render import dashboard, envoy_config
@@ -75,15 +75,13 @@ def write(cfg: MeshConfig, announce: bool = False) -> Path:
         parts.append(_program(program, command, logs / f"{program}.log", PRIORITY["nats"], cfg.nats_env()))
     for i, admin in enumerate(cfg.envoy_admins):
         parts.append(_envoy(cfg, envoy, i, admin))
-    placed = cpus.spread(topo, {service: len(ports) for service, ports in cfg.ports.endpoints.items()})
     for service, ports in cfg.ports.endpoints.items():
         for i, port in enumerate(ports):
             # The service writes its own log; supervisord keeps only what escapes it (a crash at start-up).
             env = {**cfg.service_env(service, port), "BNB_LOG_FILE": str(logs / f"{service}-{i}.log")}
             if metrics := cfg.metrics_ports.get(service):
                 env["BNB_METRICS_PORT"] = str(metrics[i])
-            starts = [*cpus.pinned(placed.get(f"{service}-{i}")), *niced(topo.services[service].nice)]
-            command = " ".join([*starts, f"{BIN}/python -m {service}_svc"])
+            command = " ".join([*niced(topo.services[service].nice), f"{BIN}/python -m {service}_svc"])
             parts.append(_program(f"{service}-{i}", command, logs / f"{service}-{i}.out", PRIORITY["service"], env))
     names = [f"{service}-{i}" for service, ports in cfg.ports.endpoints.items() for i in range(len(ports))]
     # One group: supervisord stops (drains) all services at once instead of one after another.
