@@ -102,8 +102,13 @@ def test_host_registers_guest_reserves_watches_the_saga_and_cancels(page: Any, t
     reserved_after = time.monotonic() - started
     view = page.locator("#views tbody tr", has_text=room_id)
     view.locator("td:nth-child(2)", has_text="reserved").wait_for(timeout=WITHIN_S * 1000)
+    saga = {"room held", "payment approved", "requested", "reservation confirmed", "room reserved"}
+    # The room view takes each producer's events from its own stream: RoomReserved may be shown a poll before the
+    # ReservationConfirmed that caused it. Each step must show up, and nothing else.
+    for step in saga:
+        page.wait_for_selector(f"#steps li[data-step='{step}']", timeout=WITHIN_S * 1000)
     steps = page.locator("#steps li").evaluate_all("items => items.map(i => i.dataset.step)")
-    assert set(steps) == {"room held", "payment approved", "requested", "reservation confirmed", "room reserved"}
+    assert set(steps) == saga
     print(f"\nclick on 'reserve' -> 'room reserved' on the page: {reserved_after * 1000:.0f} ms")
     page.screenshot(path=tmp_path / "journey-3-reserved.png", full_page=True)
     assert not search_again(page, room_id), "the room is no longer free on those nights"
