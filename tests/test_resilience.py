@@ -133,6 +133,27 @@ def test_payment_down_fails_fast_reads_go_on_and_nothing_stays(faulty: Mesh, htt
 
 
 @pytest.mark.integration
+def test_a_replica_slow_to_answer_its_health_check_stays_in_rotation(faulty: Mesh, http: httpx.Client) -> None:
+    # A busy replica answers its health check late, behind the calls in hand: it must not be ejected for that
+    # (envoy/mesh.toml [policy.health_check]). Payment frozen for 1 s, then let go, answers the check in flight.
+    pid, port = faulty.pid("svc:payment-0"), faulty.cfg.ports.endpoints["payment"][0]
+    counters = "cluster.payment.health_check."
+    before = faulty.stats(counters)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(1.0)  # the fault itself: how long the replica does not answer
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    resumed = faulty.stats(counters)[counters + "success"]
+    probes.wait_until(lambda: faulty.stats(counters)[counters + "success"] > resumed, 10, "a health check answered")
+    after = faulty.stats(counters)
+    assert after[counters + "failure"] == before[counters + "failure"]
+    assert faulty.hosts("payment")[port] == "healthy"
+    room_id, stay = new_room(faulty, http), ("2045-06-01", "2045-06-03")
+    assert reserve(faulty, http, room_id, f"g-{uuid.uuid4()}", stay).json()["status"] == "approved"
+
+
+@pytest.mark.integration
 def test_payment_down_releases_the_room_hold_at_once(faulty: Mesh, http: httpx.Client) -> None:
     room_id, stay = new_room(faulty, http), ("2045-04-01", "2045-04-03")
     with payment_down(faulty, "stopped"):
