@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
 
-from sqlalchemy import Connection, RootTransaction, text
+from sqlalchemy import BigInteger, Connection, RootTransaction, bindparam, func, select
 
 from svckit import events, tracing
 from svckit.compiled import Compiled
@@ -24,6 +24,7 @@ T = TypeVar("T")
 W_co = TypeVar("W_co", covariant=True)
 Committed = tuple[str, str, bytes, str | None]  # an outbox row just committed: event_id, subject, data, traceparent
 _OUTBOX_INSERT = Compiled(outbox.insert())  # one per event: compiled once (svckit.compiled)
+_LOCK = Compiled(select(func.pg_advisory_xact_lock(bindparam("k", type_=BigInteger))))  # PostgreSQL's, per key
 
 
 class Claims(Protocol):
@@ -139,7 +140,7 @@ class UnitOfWork:
         if self.conn.dialect.name == "postgresql" and key not in self._locked:
             self._locked.add(key)
             digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": digest})
+            _LOCK.run(self.conn, {"k": digest})
         # SQLite: BEGIN IMMEDIATE already holds the database's single write lock.
 
     def lock_all(self, keys: Iterable[str]) -> None:
