@@ -8,8 +8,8 @@ result processors); each run then only converts the values and calls the cursor,
 driver's, begun by svckit.uow, or the Connection's). A connection lost meanwhile is invalidated as Core would
 invalidate it (svckit.db then takes a new one for the next transaction), and the error is SQLAlchemy's.
 
-On PostgreSQL, two meshes taking turns (12 rounds of 300 sagas at c=32): 0.79 of Core's CPU per saga (paired
-median; 12.6 against 16.3 ms on the scheduler's clock), 1.18 times its sagas/s. What cannot be rendered once
+On PostgreSQL, two meshes taking turns (16 rounds of 300 sagas at c=32): 0.72 of Core's CPU per saga (paired
+median; 13.1 against 19.4 ms on the scheduler's clock), 1.23 times its sagas/s. What cannot be rendered once
 (expanding IN lists, defaults computed in Python) goes through `conn.execute` as before.
 """
 
