@@ -92,7 +92,7 @@ class Compiled:
     def _cursor(self, conn: Connection, rendered: _Rendered, params: Params | Sequence[Params]) -> Any:
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None  # kept or borrowed for a transaction: checked out
-        if not conn.in_transaction() and not getattr(dbapi, "in_transaction", False):  # SQLite's driver's BEGIN
+        if not getattr(dbapi, "in_transaction", False) and not conn.in_transaction():  # SQLite's: the driver's BEGIN
             conn.begin()  # as Core's autobegin would: the engine's BEGIN (svckit.db) runs
         cursor = dbapi.cursor()
         try:
