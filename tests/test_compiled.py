@@ -120,14 +120,13 @@ def test_only_what_cannot_be_rendered_once_runs_through_core(conn: Connection) -
 
 
 def test_a_lost_server_connection_is_invalidated_as_core_would_and_the_next_one_works(pg_conn: Connection) -> None:
-    conn = pg_conn
-    ADD.run(conn, ROWS[0])
-    conn.commit()
-    pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
-    with conn.engine.connect() as admin:
+    ADD.run(pg_conn, ROWS[0])
+    pg_conn.commit()
+    pid = pg_conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with pg_conn.engine.connect() as admin:
         assert admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
     with pytest.raises(DBAPIError) as lost:
-        GET.first(conn, {"key": "t0"})
-    assert lost.value.connection_invalidated and conn.invalidated
-    conn.rollback()  # as after Core's own error: the transaction is ended, then the connection reconnects
-    assert GET.first(conn, {"key": "t0"}) == ROWS[0]
+        GET.first(pg_conn, {"key": "t0"})
+    assert lost.value.connection_invalidated and pg_conn.invalidated
+    pg_conn.rollback()  # as after Core's own error: the transaction is ended, then the connection reconnects
+    assert GET.first(pg_conn, {"key": "t0"}) == ROWS[0]
